@@ -1,0 +1,1 @@
+"""Composition root: configuration, engines, wiring, the command line."""

@@ -1,0 +1,89 @@
+"""Settings from (lowest to highest precedence) defaults, a TOML config file, environment
+variables and command-line flags."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from neutrino.domain.config import SegmentRanges, ServerConfig
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 9696
+    workers: int = 1
+    data_dir: Path = field(default_factory=lambda: Path.home() / ".local/share/neutrino")
+    db_url: str = ""
+    auth: str = "noauth"
+    default_project: str = "admin"
+    allow_remote_noauth: bool = False
+    server: ServerConfig = field(default_factory=ServerConfig)
+
+    @property
+    def database_url(self) -> str:
+        """The configured URL, else a SQLite file in the data directory."""
+        return self.db_url or f"sqlite:///{self.data_dir / 'neutrino.sqlite'}"
+
+
+def _ranges(text: str) -> tuple[tuple[int, int], ...]:
+    out = []
+    for part in text.split(","):
+        low, _, high = part.strip().partition(":")
+        out.append((int(low), int(high or low)))
+    return tuple(out)
+
+
+def _server_config(section: dict[str, Any]) -> ServerConfig:
+    base = ServerConfig()
+    vlan = {
+        physnet: _ranges(spec) for physnet, spec in section.get("vlan_ranges", {}).items()
+    }
+    segments = SegmentRanges(
+        vni=_ranges(section["vni_ranges"]) if "vni_ranges" in section else base.segments.vni,
+        vlan=vlan,
+        flat_networks=tuple(section.get("flat_networks", base.segments.flat_networks)),
+    )
+    quotas = {**base.default_quotas, **section.get("quotas", {})}
+    return replace(
+        base,
+        global_physnet_mtu=int(section.get("global_physnet_mtu", base.global_physnet_mtu)),
+        tenant_network_types=tuple(
+            section.get("tenant_network_types", base.tenant_network_types)
+        ),
+        segments=segments,
+        max_page_size=int(section.get("max_page_size", base.max_page_size)),
+        default_quotas=quotas,
+    )
+
+
+def load(config_file: str | None = None, **flags: Any) -> Settings:
+    """Merge defaults, `config_file` (or $NEUTRINO_CONFIG), env vars, then non-None flags."""
+    settings = Settings()
+    path = config_file or os.environ.get("NEUTRINO_CONFIG")
+    if path:
+        data = tomllib.loads(Path(path).read_text())
+        top = data.get("neutrino", data)
+        settings = replace(
+            settings,
+            **{k: v for k, v in top.items() if k in {"host", "port", "workers", "db_url",
+                                                    "auth", "default_project"}},
+            server=_server_config(data.get("server", {})),
+        )
+        if "data_dir" in top:
+            settings = replace(settings, data_dir=Path(top["data_dir"]))
+    env = os.environ
+    if env.get("NEUTRINO_DATA_DIR"):
+        settings = replace(settings, data_dir=Path(env["NEUTRINO_DATA_DIR"]))
+    if env.get("NEUTRINO_DB_URL"):
+        settings = replace(settings, db_url=env["NEUTRINO_DB_URL"])
+    if env.get("NEUTRINO_AUTH"):
+        settings = replace(settings, auth=env["NEUTRINO_AUTH"])
+    given = {k: v for k, v in flags.items() if v is not None}
+    if "data_dir" in given:
+        given["data_dir"] = Path(given["data_dir"])
+    return replace(settings, **given)

@@ -1,0 +1,1 @@
+"""Repositories: one module per resource family, rows <-> domain objects. No business rules."""

@@ -1,0 +1,1 @@
+"""Typed resource objects and pure rules: defaults, validation, derivation. No I/O."""

@@ -1,0 +1,39 @@
+"""Server settings that shape behaviour (not how to reach things): pure data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRanges:
+    """Tenant segmentation ids per type: VXLAN VNIs, and VLAN ids per physical network."""
+
+    vni: tuple[tuple[int, int], ...] = ((1, 65535),)
+    vlan: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    flat_networks: tuple[str, ...] = ("*",)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    global_physnet_mtu: int = 1500
+    tenant_network_types: tuple[str, ...] = ("vxlan",)
+    segments: SegmentRanges = field(default_factory=SegmentRanges)
+    # Pagination: 0 = unlimited, like Neutron's default.
+    max_page_size: int = 0
+    default_quotas: dict[str, int] = field(
+        default_factory=lambda: {
+            "network": 100,
+            "subnet": 100,
+            "port": 500,
+            "router": 10,
+            "floatingip": 50,
+            "security_group": 10,
+            "security_group_rule": 100,
+            "subnetpool": -1,
+            "rbac_policy": 10,
+        }
+    )
+    change_log_keep: int = 100_000
+    base_mac: str = "fa:16:3e:00:00:00"
+    dns_domain: str = "openstacklocal."

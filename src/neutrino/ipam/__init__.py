@@ -1,0 +1,1 @@
+"""Pluggable IP address and prefix allocation (the IPAM plug point)."""

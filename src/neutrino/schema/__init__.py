@@ -1,0 +1,1 @@
+"""Resource attribute tables (Neutron's attribute maps, as our data) and JSON <-> domain."""

@@ -1,0 +1,203 @@
+"""Resource attribute semantics as data, and the one engine that reads them.
+
+Each resource declares a `Resource`: its attributes with Neutron's allow_post / allow_put,
+required, visibility, filter and sort flags (neutron-lib's RESOURCE_ATTRIBUTE_MAP, as our own
+table). Request parsing, response projection, list filters and sort keys all read that table;
+nothing is re-coded per endpoint.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from neutrino.domain import validate as v
+from neutrino.domain.errors import BadRequest, InvalidInput, PolicyNotAuthorized
+
+Converter = Callable[[Any], Any]
+Dumper = Callable[[Any], Any]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def string(max_len: int) -> Converter:
+    """A converter for a string of at most `max_len` characters."""
+
+    def convert(value: Any) -> str:
+        return v.string(value, max_len)
+
+    return convert
+
+
+def dump_time(value: datetime | None) -> str | None:
+    """Neutron's timestamp format: ISO 8601 in UTC, seconds precision, with a Z."""
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def dump_list(value: Iterable[Any]) -> list[Any]:
+    return list(value)
+
+
+def dump_json_list(value: Iterable[Any]) -> list[Any]:
+    """For tuples of value objects that know their JSON shape (`to_json`)."""
+    return [item.to_json() for item in value]
+
+
+def dump_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Attr:
+    """One attribute of a resource, as the API sees it.
+
+    `field` is the domain object's field (defaults to the JSON name with ':' -> '_');
+    `convert` turns request JSON into the typed value and raises InvalidInput;
+    `filter_convert` does the same for one list-filter value (defaults to `convert`).
+    `admin_only` attributes are hidden from and refused to non-admins (provider:*, binding:*);
+    `admin_write` ones are visible to all but only admins may set them (shared, external).
+    """
+
+    name: str
+    convert: Converter = _identity
+    post: bool = False
+    put: bool = False
+    required: bool = False
+    visible: bool = True
+    filter: bool = False
+    sort: bool = False
+    admin_only: bool = False
+    admin_write: bool = False
+    dump: Dumper = _identity
+    field: str = ""
+    filter_convert: Converter | None = None
+
+    def __post_init__(self) -> None:
+        if not self.field:
+            object.__setattr__(self, "field", self.name.replace(":", "_").replace("-", "_"))
+
+    def convert_filter(self, raw: str) -> Any:
+        return (self.filter_convert or self.convert)(raw)
+
+
+def standard_attrs(*, name_filter: bool = True) -> tuple[Attr, ...]:
+    """The standard attributes (id, project, name, description, timestamps, revision, tags)."""
+    return (
+        Attr("id", v.uuid_str, filter=True, sort=True),
+        Attr("project_id", v.project_id, post=True, filter=True, sort=True),
+        Attr("tenant_id", v.project_id, post=True, filter=True, sort=True, field="project_id"),
+        Attr("name", v.name_string, post=True, put=True, filter=name_filter, sort=True),
+        Attr("description", v.description, post=True, put=True, filter=True, sort=True),
+        Attr("created_at", dump=dump_time, filter=True, sort=True),
+        Attr("updated_at", dump=dump_time, filter=True, sort=True),
+        Attr("revision_number", v.to_int, filter=True, sort=True),
+        Attr("tags", v.tags, post=True, dump=dump_list),
+    )
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A resource's attribute table plus the domain types its bodies parse into."""
+
+    member: str
+    collection: str
+    attrs: tuple[Attr, ...]
+    create_type: type | None = None
+    update_type: type | None = None
+    by_name: Mapping[str, Attr] = field(init=False)
+    _projection: tuple[tuple[str, Callable[[Any], Any], Dumper, bool], ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_name", {a.name: a for a in self.attrs})
+        projection = tuple(
+            (a.name, operator.attrgetter(a.field), a.dump, a.admin_only)
+            for a in self.attrs
+            if a.visible
+        )
+        object.__setattr__(self, "_projection", projection)
+
+    # -- requests -----------------------------------------------------------------------
+
+    def unwrap(self, body: Any) -> Mapping[str, Any]:
+        """The member dict of `{"network": {...}}`, or a clear 400."""
+        if not isinstance(body, dict) or self.member not in body:
+            raise BadRequest(f"Unable to find '{self.member}' in request body")
+        inner = body[self.member]
+        if not isinstance(inner, dict):
+            raise BadRequest(f"Invalid input for {self.member}. Reason: must be an object.")
+        return inner
+
+    def unwrap_many(self, body: Any) -> list[Mapping[str, Any]]:
+        """Single or bulk (`{"networks": [...]}`) create bodies, as a list of member dicts."""
+        if isinstance(body, dict) and self.collection in body and self.member not in body:
+            items = body[self.collection]
+            if not isinstance(items, list) or not items:
+                raise BadRequest(f"Invalid input for {self.collection}: must be a non-empty list")
+            if not all(isinstance(item, dict) for item in items):
+                raise BadRequest(f"Invalid input for {self.collection}: items must be objects")
+            return items
+        return [self.unwrap(body)]
+
+    def parse(self, values: Mapping[str, Any], *, create: bool, is_admin: bool) -> dict[str, Any]:
+        """Check and convert a member dict into domain field values.
+
+        Raises 400 for unknown attributes, attributes not allowed for the operation, missing
+        required ones and bad values; 403 for admin-only attributes set by a non-admin.
+        """
+        unknown = [name for name in values if name not in self.by_name]
+        if unknown:
+            raise BadRequest(f"Unrecognized attribute(s) '{', '.join(sorted(unknown))}'")
+        out: dict[str, Any] = {}
+        verb = "POST" if create else "PUT"
+        for name, raw in values.items():
+            attr = self.by_name[name]
+            if not (attr.post if create else attr.put):
+                raise BadRequest(f"Attribute '{name}' not allowed in {verb}")
+            try:
+                value = attr.convert(raw)
+            except InvalidInput as exc:
+                raise BadRequest(f"Invalid input for {name}. Reason: {exc.reason}") from None
+            # Like Neutron's policy, an admin-write flag left at its falsy default is no claim.
+            if not is_admin and (attr.admin_only or (attr.admin_write and value)):
+                action = "create" if create else "update"
+                raise PolicyNotAuthorized(
+                    f"(rule:{action}_{self.member}:{name}) is disallowed by policy"
+                )
+            if attr.field in out and out[attr.field] != value:
+                raise BadRequest(f"'{name}' conflicts with another attribute in the request")
+            out[attr.field] = value
+        if create:
+            missing = [a.name for a in self.attrs if a.required and a.name not in values]
+            if missing:
+                raise BadRequest(
+                    f"Failed to parse request. Required attribute '{missing[0]}' not specified"
+                )
+        return out
+
+    def parse_create(self, values: Mapping[str, Any], *, is_admin: bool) -> Any:
+        assert self.create_type is not None, f"{self.member} has no create"
+        return self.create_type(**self.parse(values, create=True, is_admin=is_admin))
+
+    def parse_update(self, values: Mapping[str, Any], *, is_admin: bool) -> Any:
+        assert self.update_type is not None, f"{self.member} has no update"
+        return self.update_type(**self.parse(values, create=False, is_admin=is_admin))
+
+    # -- responses ----------------------------------------------------------------------
+
+    def project(
+        self, obj: Any, *, fields: frozenset[str] | None = None, is_admin: bool = False
+    ) -> dict[str, Any]:
+        """The JSON dict of one object: visible attributes, admin-only ones for admins only."""
+        out: dict[str, Any] = {}
+        for name, get, dump, admin_only in self._projection:
+            if admin_only and not is_admin:
+                continue
+            if fields is not None and name not in fields:
+                continue
+            out[name] = dump(get(obj))
+        return out

@@ -1,0 +1,1 @@
+"""Use cases, one module per resource family. The only place a transaction is opened."""
