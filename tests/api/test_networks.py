@@ -187,3 +187,29 @@ def test_quota(client: TestClient) -> None:
     assert client.put("/v2.0/quotas/alice", json={"quota": {"network": 5}},
                       headers=ALICE).status_code == 403
     assert client.get("/v2.0/quotas/alice", headers=ALICE).json()["quota"]["network"] == 1
+
+
+def test_tags(client: TestClient) -> None:
+    net = client.post("/v2.0/networks", json={"network": {"tags": ["a", "b"]}}).json()["network"]
+    assert net["tags"] == ["a", "b"]
+    url = f"/v2.0/networks/{net['id']}/tags"
+    assert client.put(url, json={"tags": ["x", "y"]}).json() == {"tags": ["x", "y"]}
+    assert client.put(url + "/z").status_code == 201
+    assert client.get(url + "/z").status_code == 204
+    assert client.get(url + "/nope").status_code == 404
+    assert client.delete(url + "/x").status_code == 204
+    assert client.delete(url + "/x").status_code == 404
+    shown = client.get(f"/v2.0/networks/{net['id']}").json()["network"]
+    assert shown["tags"] == ["y", "z"] and shown["revision_number"] == 3
+    other = client.post("/v2.0/networks", json={"network": {"tags": ["y"]}}).json()["network"]
+    ids = lambda q: {n["id"] for n in client.get(f"/v2.0/networks?{q}").json()["networks"]}  # noqa: E731
+    assert ids("tags=y,z") == {net["id"]}
+    assert ids("tags-any=y") == {net["id"], other["id"]}
+    assert ids("not-tags=z") == {other["id"]}
+    assert ids("not-tags-any=y") == set()
+    assert client.put(url, json={"tags": "notalist"}).status_code == 400
+    assert client.put(url, json={"tags": [f"t{i}" for i in range(60)]}).status_code == 400
+    assert client.put(url, json={"tags": ["q"]}, headers=BOB).status_code == 404
+    assert client.delete(url).status_code == 204
+    assert client.get(url).json() == {"tags": []}
+    assert client.get("/v2.0/bogus/x/tags").status_code == 404

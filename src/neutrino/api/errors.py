@@ -8,7 +8,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neutrino.domain.errors import Kind, NeutronError
+from neutrino.domain.errors import Kind, NeutronError, NotAuthorized
 
 log = logging.getLogger("neutrino.api")
 
@@ -25,14 +25,31 @@ STATUS = {
 }
 
 
-def error_response(status: int, type_: str, message: str, detail: str = "") -> Response:
+class Unauthenticated(NotAuthorized):
+    """401: no valid token. `challenge` becomes `WWW-Authenticate`, so clients learn where to
+    get one (Keystone's `Keystone uri="..."`, as keystonemiddleware answers in Neutron)."""
+
+    type_name = "HTTPUnauthorized"
+
+    def __init__(self, challenge: str = "",
+                 message: str = "The request you have made requires authentication.") -> None:
+        super().__init__(message)
+        self.challenge = challenge
+
+
+def error_response(status: int, type_: str, message: str, detail: str = "",
+                   headers: dict[str, str] | None = None) -> Response:
     body = {"NeutronError": {"type": type_, "message": message, "detail": detail}}
-    return Response(orjson.dumps(body), status_code=status, media_type="application/json")
+    return Response(orjson.dumps(body), status_code=status, media_type="application/json",
+                    headers=headers)
 
 
 async def neutron_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, NeutronError)
-    return error_response(STATUS[exc.kind], exc.type, exc.message, exc.detail)
+    headers = None
+    if isinstance(exc, Unauthenticated) and exc.challenge:
+        headers = {"WWW-Authenticate": exc.challenge}
+    return error_response(STATUS[exc.kind], exc.type, exc.message, exc.detail, headers)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

@@ -30,6 +30,16 @@ EXTENSIONS: tuple[Extension, ...] = (
     Extension("net-mtu-writable", "Network MTU (writable)", "Provides a writable MTU attribute "
               "for a network resource."),
     Extension("port-security", "Port Security", "Provides port security"),
+    Extension("security-group", "security-group", "The security groups extension."),
+    Extension("stateful-security-group", "Stateful security group",
+              "Indicates if the security group is stateful or not"),
+    Extension("security-groups-normalized-cidr",
+              "Normalized CIDR field for security group rules",
+              "Add new field with normalized remote_ip_prefix cidr in SG rule"),
+    Extension("security-groups-rules-belongs-to-default-sg",
+              "Security group rule belongs to the project's default security group",
+              "Flag to determine if the security group rule belongs to the project's default "
+              "security group"),
     Extension("dns-domain", "DNS Domain", "Allows the DNS domain of networks to be set"),
     Extension("standard-attr-description", "standard-attr-description",
               "Extension to add descriptions to standard attributes"),
@@ -54,6 +64,28 @@ EXTENSIONS: tuple[Extension, ...] = (
     Extension("quotas", "Quota management support", "Expose functions for quotas management"),
     Extension("quota_details", "Quota details management support",
               "Expose functions for quotas usage statistics per project"),
+    Extension("subnet", "Neutron L3 Subnet", "Layer 3 subnet abstraction"),
+    Extension("subnetpool", "Neutron L3 Subnet Pool", "Layer 3 subnet pool abstraction"),
+    Extension("subnet_allocation", "Subnet Allocation",
+              "Enables allocation of subnets from a subnet pool"),
+    Extension("default-subnetpools", "Default Subnetpools",
+              "Provides ability to mark and use a subnetpool as the default."),
+    Extension("subnetpool-prefix-ops", "Subnet Pool Prefix Operations",
+              "Provides support for adjusting the prefix list of subnet pools"),
+    Extension("address-scope", "Address scope", "Address scopes extension."),
+    Extension("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding "
+              "between L2 Neutron networks and access to external networks via a NAT gateway."),
+    Extension("ext-gw-mode", "Neutron L3 Configurable external gateway mode",
+              "Extension of the router abstraction for specifying whether SNAT should occur "
+              "on the external gateway"),
+    Extension("extraroute", "Neutron Extra Route", "Extra routes configuration for L3 router"),
+    Extension("extraroute-atomic", "Atomically add/remove extra routes",
+              "Edit extra routes of a router on server side by atomically adding/removing "
+              "extra routes"),
+    Extension("fip-port-details", "Floating IP Port Details Extension",
+              "Add port_details attribute to Floating IP resource"),
+    Extension("floatingip-pools", "Floating IP Pools Extension",
+              "Provides a floating IP pools API."),
 )
 
 

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from neutrino import policy
+from neutrino.api.auth import CONTEXT_KEY
 from neutrino.domain.context import Context
 from neutrino.domain.errors import BadRequest, RequestTooLarge
 from neutrino.schema.attributes import Resource
@@ -80,7 +81,10 @@ def env_of(request: Request) -> Env:
 
 
 async def context_of(request: Request) -> Context:
-    ctx: Context = await request.app.state.auth.authenticate(request)
+    """The caller, as `auth.Authenticate` found it (authenticating here only if it did not run)."""
+    ctx: Context | None = request.scope.get("state", {}).get(CONTEXT_KEY)
+    if ctx is None:
+        ctx = await request.app.state.auth.authenticate(request)
     return ctx
 
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from neutrino.api import changes, meta, quotas
+from neutrino.api import changes, meta, quotas, routers, subnetpools, tags
 from neutrino.api.bindings import ALL
 from neutrino.api.resources import Binding, collection, member
 
 
 def resource_routes(binding: Binding) -> list[BaseRoute]:
-    """List/create on the collection; show/update/delete on a member."""
-    base = f"/v2.0/{binding.spec.collection}"
+    """List/create on the collection; show/update/delete on a member.
+
+    A resource without an update (security group rules) answers PUT with 405, as Neutron."""
+    base = f"/v2.0/{binding.spec.path}"
+    member_methods = ["GET", "DELETE"] + (["PUT"] if binding.update is not None else [])
     return [
         Route(base, collection(binding), methods=["GET", "POST"]),
-        Route(base + "/{id}", member(binding), methods=["GET", "PUT", "DELETE"]),
+        Route(base + "/{id}", member(binding), methods=member_methods),
     ]
 
 
@@ -30,4 +33,16 @@ ROUTES: list[BaseRoute] = [
     Route("/v2.0/quotas/{project_id}/details", quotas.details, methods=["GET"]),
     Route("/v2.0/quotas/{project_id}", quotas.member, methods=["GET", "PUT", "DELETE"]),
     *(r for binding in ALL for r in resource_routes(binding)),
+    Route("/v2.0/subnetpools/{id}/add_prefixes", subnetpools.add_prefixes, methods=["PUT"]),
+    Route("/v2.0/subnetpools/{id}/remove_prefixes", subnetpools.remove_prefixes,
+          methods=["PUT"]),
+    Route("/v2.0/routers/{id}/add_router_interface", routers.add_router_interface,
+          methods=["PUT"]),
+    Route("/v2.0/routers/{id}/remove_router_interface", routers.remove_router_interface,
+          methods=["PUT"]),
+    Route("/v2.0/routers/{id}/add_extraroutes", routers.add_extraroutes, methods=["PUT"]),
+    Route("/v2.0/routers/{id}/remove_extraroutes", routers.remove_extraroutes, methods=["PUT"]),
+    Route("/v2.0/floatingip_pools", collection(routers.FLOATINGIP_POOLS), methods=["GET"]),
+    Route("/v2.0/{collection}/{id}/tags", tags.all_tags, methods=["GET", "PUT", "DELETE"]),
+    Route("/v2.0/{collection}/{id}/tags/{tag}", tags.one_tag, methods=["GET", "PUT", "DELETE"]),
 ]

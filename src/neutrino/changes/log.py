@@ -1,9 +1,9 @@
-"""Read the change log from a sequence number, wait for new entries, compact old ones."""
+"""Read the change log from a sequence number, check the agent protocol, compact old entries.
+
+Waiting for new entries (long-poll) is `changes.feed.Feed`."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import dataclass
 
 from neutrino.db import Database, changelog
@@ -38,38 +38,38 @@ def check_protocol(version: str | None) -> int:
 
 
 def read(db: Database, since: int, limit: int = 1000) -> Batch:
-    """Changes with seq > since. 410 `ChangesTooOld` if some were compacted away: the
-    watcher must resync from a full listing and resume from the returned last_seq."""
+    """Changes with seq > since, oldest first. `last_seq` is the newest seq committed in the
+    same snapshot, so a watcher that got no changes may resume from it; one that got changes
+    resumes from the last change's seq (`limit` may have cut the batch short).
+
+    410 `ChangesTooOld` if entries after `since` were compacted away, or if `since` is beyond
+    the log's end (the watcher followed another or a reset database): the watcher must resync
+    from a full listing and resume from the seq named in `detail` (`resume_from=N`)."""
     with db.read() as tx:
-        floor, last = changelog.bounds(tx.conn)
-        if since < floor:
-            raise Gone(
-                f"changes after {since} were compacted (oldest kept: {floor + 1}); "
-                f"resync and resume from {last}",
-                type_name="ChangesTooOld",
-            )
-        return Batch(changelog.read_since(tx.conn, since, limit), last)
-
-
-async def wait(db: Database, since: int, timeout: float, limit: int = 1000,
-               poll: float = 0.05) -> Batch:
-    """Long-poll: return as soon as there is a change after `since`, or empty at timeout.
-
-    Commits in this process wake the waiter within one `poll` through `db.last_seq`; commits
-    by other server processes are seen by re-reading the database every 10 polls.
-    """
-    deadline = time.monotonic() + timeout
-    batch = await asyncio.to_thread(read, db, since, limit)
-    ticks = 0
-    while not batch.changes and time.monotonic() < deadline:
-        await asyncio.sleep(poll)
-        ticks += 1
-        if db.last_seq > since or ticks % 10 == 0:
-            batch = await asyncio.to_thread(read, db, since, limit)
-    return batch
+        floor, last, found = changelog.read_window(tx.conn, since, limit)
+    if since < floor:
+        raise Gone(
+            f"changes after {since} were compacted (oldest kept: {floor + 1}); "
+            f"resync and resume from {last}",
+            f"resume_from={last}",
+            type_name="ChangesTooOld",
+        )
+    if since > last:
+        raise Gone(
+            f"the change log ends at {last}, before {since}: this is not the log you followed; "
+            f"resync and resume from {last}",
+            f"resume_from={last}",
+            type_name="ChangesTooOld",
+        )
+    return Batch(found, last)
 
 
 def compact(db: Database, keep: int) -> int:
-    """Keep the newest `keep` entries; returns the new floor."""
+    """Keep the newest `keep` entries; returns the floor. Cheap when there is little to do:
+    it reads the bounds first and writes only once 1% of `keep` (at least 1) is surplus."""
+    with db.read() as tx:
+        floor, last = changelog.bounds(tx.conn)
+    if last - keep - floor < max(1, keep // 100):
+        return floor
     with db.write() as tx:
         return changelog.compact(tx.conn, keep)

@@ -11,6 +11,7 @@ from neutrino.api.app import build_app
 from neutrino.api.auth import Authenticator, NoAuth
 from neutrino.cmd.config import Settings
 from neutrino.db import Database, make_engine, migrate
+from neutrino.ipam import load_ipam_driver
 from neutrino.services._env import Env
 
 log = logging.getLogger("neutrino")
@@ -31,13 +32,31 @@ def prepare_schema(engine: Engine) -> None:
         raise SystemExit("the database schema is out of date: run `neutrino db upgrade`")
 
 
+AUTH_STRATEGIES = ("noauth", "keystone")
+
+
 def authenticator(settings: Settings) -> Authenticator:
     if settings.auth == "noauth":
         return NoAuth(default_project=settings.default_project)
-    raise SystemExit(f"unknown auth strategy {settings.auth!r} (available: noauth)")
+    if settings.auth == "keystone":
+        try:
+            from neutrino.api import keystone
+        except ImportError as exc:
+            raise SystemExit(f"auth = keystone needs keystonemiddleware ({exc}): "
+                             "pip install 'neutrino[keystone]'") from None
+        try:
+            return keystone.KeystoneAuth(settings.keystone_authtoken)
+        except keystone.ConfigError as exc:
+            raise SystemExit(f"auth = keystone: {exc}") from None
+    raise SystemExit(f"unknown auth strategy {settings.auth!r} "
+                     f"(available: {', '.join(AUTH_STRATEGIES)})")
 
 
 def build(settings: Settings, engine: Engine | None = None) -> Starlette:
     engine = engine or engine_for(settings)
-    env = Env(db=Database(engine), config=settings.server)
+    env = Env(
+        db=Database(engine),
+        config=settings.server,
+        ipam=load_ipam_driver(settings.server.ipam_driver),
+    )
     return build_app(env, authenticator(settings))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,8 @@ class Settings:
     default_project: str = "admin"
     allow_remote_noauth: bool = False
     server: ServerConfig = field(default_factory=ServerConfig)
+    # keystonemiddleware options for `auth = "keystone"`, as strings (see api/keystone.py)
+    keystone_authtoken: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def database_url(self) -> str:
@@ -57,8 +60,22 @@ def _server_config(section: dict[str, Any]) -> ServerConfig:
         ),
         segments=segments,
         max_page_size=int(section.get("max_page_size", base.max_page_size)),
+        ipam_driver=str(section.get("ipam_driver", base.ipam_driver)),
         default_quotas=quotas,
+        change_log_keep=int(section.get("change_log_keep", base.change_log_keep)),
+        change_log_compact_every=float(
+            section.get("change_log_compact_every", base.change_log_compact_every)
+        ),
     )
+
+
+def _option_text(value: Any) -> str:
+    """A TOML value as the string keystonemiddleware's option parser expects."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value)
 
 
 def load(config_file: str | None = None, **flags: Any) -> Settings:
@@ -73,6 +90,9 @@ def load(config_file: str | None = None, **flags: Any) -> Settings:
             **{k: v for k, v in top.items() if k in {"host", "port", "workers", "db_url",
                                                     "auth", "default_project"}},
             server=_server_config(data.get("server", {})),
+            keystone_authtoken={
+                k: _option_text(v) for k, v in data.get("keystone_authtoken", {}).items()
+            },
         )
         if "data_dir" in top:
             settings = replace(settings, data_dir=Path(top["data_dir"]))

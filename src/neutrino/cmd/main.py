@@ -18,6 +18,7 @@ def _serve(args: argparse.Namespace, settings: config.Settings) -> int:
         print("refusing to serve noauth on a non-loopback address; pass --force-noauth",
               file=sys.stderr)
         return 2
+    bootstrap.authenticator(settings)  # a bad auth config stops here, before any worker starts
     bootstrap.prepare_schema(bootstrap.engine_for(settings))
     # Workers are separate processes: hand them the settings through the environment.
     os.environ["NEUTRINO_DB_URL"] = settings.database_url
@@ -55,7 +56,8 @@ def _safe(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+        user, has_password, _ = creds.partition(":")
+        return f"{scheme}://{user}{':***' if has_password else ''}@{host}"
     return url
 
 
@@ -83,7 +85,8 @@ def parser() -> argparse.ArgumentParser:
         s.add_argument("--workers", type=int)
         s.add_argument("--db", dest="db_url", help="database URL (also $NEUTRINO_DB_URL)")
         s.add_argument("--data-dir", help="state directory (also $NEUTRINO_DATA_DIR)")
-        s.add_argument("--auth", choices=["noauth"], help="auth strategy")
+        s.add_argument("--auth", choices=bootstrap.AUTH_STRATEGIES,
+                       help="auth strategy (default noauth; keystone reads [keystone_authtoken])")
         s.add_argument("--force-noauth", action="store_true",
                        help="allow noauth on a non-loopback address")
         s.add_argument("--log-level", default="warning")

@@ -8,6 +8,9 @@ a watcher that has read up to seq N can never later see a smaller seq appear. (A
 autoincrement/sequence would hand out numbers at insert time, and a slower transaction could
 commit a smaller number after a watcher already moved past it.) On SQLite, BEGIN IMMEDIATE
 already serialises writers.
+
+On PostgreSQL `append` also NOTIFYs the new last seq; it is delivered at commit and wakes
+long-polls in every server process (`db/notify.py`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from neutrino.db import notify
 from neutrino.db.tables.core import change_log, change_seq
 from neutrino.domain.change import Change, Op
 
@@ -47,6 +51,7 @@ def append(conn: sa.Connection, changes: list[Change], now: datetime) -> int:
             for i, c in enumerate(changes)
         ],
     )
+    notify.publish(conn, int(last))
     return int(last)
 
 
@@ -60,23 +65,44 @@ def bounds(conn: sa.Connection) -> tuple[int, int]:
 
 def read_since(conn: sa.Connection, since: int, limit: int) -> list[Change]:
     """Changes with seq > since, oldest first, at most `limit`."""
+    return read_window(conn, since, limit)[2]
+
+
+def read_window(conn: sa.Connection, since: int, limit: int) -> tuple[int, int, list[Change]]:
+    """(floor, last, changes after `since`) read by ONE statement, hence from one snapshot.
+
+    Two statements under PostgreSQL's READ COMMITTED could see a compaction commit between
+    them: the floor read before it, the rows after it, and the watcher would silently skip
+    the deleted entries. Joining the bounds row to the entries keeps them consistent; with no
+    entries the outer join still yields the bounds (with NULL entry columns).
+    """
+    window = change_seq.outerjoin(change_log, change_log.c.seq > since)
     rows = conn.execute(
-        sa.select(change_log)
-        .where(change_log.c.seq > since)
+        sa.select(change_seq.c.floor, change_seq.c.value.label("last"), *change_log.c)
+        .select_from(window)
+        .where(change_seq.c.id == 1)
         .order_by(change_log.c.seq)
         .limit(limit)
     ).all()
-    return [_to_change(row) for row in rows]
+    floor, last = int(rows[0].floor), int(rows[0].last)
+    return floor, last, [_to_change(row) for row in rows if row.seq is not None]
 
 
 def compact(conn: sa.Connection, keep: int) -> int:
-    """Drop all but the newest `keep` entries; returns the new floor."""
+    """Drop all but the newest `keep` entries; returns the new floor.
+
+    Safe to run from several processes at once: the floor only ever moves up
+    (`WHERE floor < :new`), so a compactor that computed an older floor cannot lower the
+    floor that another one already raised past entries it deleted.
+    """
     floor, last = bounds(conn)
     new_floor = max(floor, last - keep)
     if new_floor > floor:
         conn.execute(sa.delete(change_log).where(change_log.c.seq <= new_floor))
         conn.execute(
-            sa.update(change_seq).where(change_seq.c.id == 1).values(floor=new_floor)
+            sa.update(change_seq)
+            .where(change_seq.c.id == 1, change_seq.c.floor < new_floor)
+            .values(floor=new_floor)
         )
     return new_floor
 

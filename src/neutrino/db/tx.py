@@ -7,7 +7,8 @@ so that the change sequence is taken while every other effect of the transaction
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,22 +46,39 @@ class Database:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.last_seq = 0  # highest seq this process committed; wakes local watchers
+        self.last_seq = 0  # highest seq this process committed
+        self._lock = threading.Lock()
+        self._on_commit: list[Callable[[int], None]] = []
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def on_commit(self, callback: Callable[[int], None]) -> None:
+        """Call `callback(seq)` (in the writing thread) after each commit that appended to the
+        change log; this is how long-polls in this process wake up."""
+        self._on_commit.append(callback)
+
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """A read-write transaction that commits on success and rolls back on any error."""
+        last = 0
         with self.engine.connect() as conn:
             conn = conn.execution_options(**{WRITE_OPTION: True})
             with conn.begin():
                 tx = Tx(conn=conn, now=datetime.now(UTC).replace(microsecond=0), writable=True)
                 yield tx
                 if tx.changes:
-                    self.last_seq = max(self.last_seq, changelog.append(conn, tx.changes, tx.now))
+                    last = changelog.append(conn, tx.changes, tx.now)
+        if last:  # committed: only now may watchers be told
+            self._committed(last)
+
+    def _committed(self, seq: int) -> None:
+        with self._lock:
+            self.last_seq = max(self.last_seq, seq)
+            callbacks = list(self._on_commit)
+        for callback in callbacks:
+            callback(seq)
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

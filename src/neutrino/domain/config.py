@@ -35,5 +35,9 @@ class ServerConfig:
         }
     )
     change_log_keep: int = 100_000
+    # Seconds between compactions of the change log down to `change_log_keep`; 0 = never.
+    change_log_compact_every: float = 60.0
     base_mac: str = "fa:16:3e:00:00:00"
     dns_domain: str = "openstacklocal."
+    # The IPAM driver, by its name in the `neutrino.ipam` entry-point group.
+    ipam_driver: str = "builtin"

@@ -863,3 +863,10 @@ def remote_exclusive(
             "may be provided.",
             "SecurityGroupMultipleRemoteEntites",
         )
+
+
+def uuid_list(v: object) -> tuple[str, ...]:
+    """A list of unique UUIDs (e.g. a port's security_groups), canonical form."""
+    if v is None:
+        return ()
+    return tuple(dict.fromkeys(uuid_str(item) for item in _unique_list(v)))

@@ -3,6 +3,7 @@ allocated, and the MTU a network of that type gets."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,8 +28,27 @@ class TypeDriver(Protocol):
     def mtu(self, config: ServerConfig) -> int: ...
 
 
-def _first_free(ranges: Iterable[tuple[int, int]], used: set[int]) -> int | None:
-    for low, high in ranges:
+def _pick_free(tx: Tx, network_type: str, physnet: str | None,
+               ranges: Iterable[tuple[int, int]]) -> int | None:
+    """A free segmentation id, chosen at random from the ranges.
+
+    Random picks keep concurrent allocators from colliding on one id (on PostgreSQL the
+    loser's insert would wait for the winner's commit) and cost one query whatever the fill
+    level; only when the range is nearly full do we read every used id.
+    """
+    spans = [(low, high) for low, high in ranges if high >= low]
+    if not spans:
+        return None
+    weights = [high - low + 1 for low, high in spans]
+    picks = {
+        random.randint(low, high)
+        for low, high in random.choices(spans, weights=weights, k=16)
+    }
+    free = picks - net_repo.segmentation_ids_in_use(tx, network_type, physnet, picks)
+    if free:
+        return random.choice(sorted(free))
+    used = net_repo.used_segmentation_ids(tx, network_type, physnet)
+    for low, high in spans:
         for candidate in range(low, high + 1):
             if candidate not in used:
                 return candidate
@@ -99,8 +119,7 @@ class Vlan:
 
     def allocate(self, tx: Tx, network_id: str, config: ServerConfig) -> Segment:
         for physnet, ranges in sorted(config.segments.vlan.items()):
-            used = net_repo.used_segmentation_ids(tx, "vlan", physnet)
-            vid = _first_free(ranges, used)
+            vid = _pick_free(tx, "vlan", physnet, ranges)
             if vid is not None:
                 return Segment("vlan", physnet, vid)
         raise Conflict("Unable to create the network. No tenant network is available for "
@@ -124,8 +143,7 @@ class Vxlan:
         return segment
 
     def allocate(self, tx: Tx, network_id: str, config: ServerConfig) -> Segment:
-        used = net_repo.used_segmentation_ids(tx, "vxlan", None)
-        vni = _first_free(config.segments.vni, used)
+        vni = _pick_free(tx, "vxlan", None, config.segments.vni)
         if vni is None:
             raise Conflict("Unable to create the network. No tenant network is available for "
                            "allocation.", type_name="NoNetworkAvailable")

@@ -109,10 +109,14 @@ class Resource:
     attrs: tuple[Attr, ...]
     create_type: type | None = None
     update_type: type | None = None
+    # The URL segment when it differs from the JSON collection key (`security-groups`).
+    path: str = ""
     by_name: Mapping[str, Attr] = field(init=False)
     _projection: tuple[tuple[str, Callable[[Any], Any], Dumper, bool], ...] = field(init=False)
 
     def __post_init__(self) -> None:
+        if not self.path:
+            object.__setattr__(self, "path", self.collection)
         object.__setattr__(self, "by_name", {a.name: a for a in self.attrs})
         projection = tuple(
             (a.name, operator.attrgetter(a.field), a.dump, a.admin_only)

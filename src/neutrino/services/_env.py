@@ -7,6 +7,8 @@ from typing import Any
 
 from neutrino.db import Database
 from neutrino.domain.config import ServerConfig
+from neutrino.ipam.builtin import BuiltinIpam
+from neutrino.ipam.driver import IpamDriver
 
 
 @dataclass
@@ -16,3 +18,5 @@ class Env:
     db: Database
     config: ServerConfig = field(default_factory=ServerConfig)
     plugins: dict[str, Any] = field(default_factory=dict)
+    # The IPAM driver (`ServerConfig.ipam_driver`, loaded by name in cmd/bootstrap.py).
+    ipam: IpamDriver = field(default_factory=BuiltinIpam)

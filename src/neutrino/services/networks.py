@@ -15,7 +15,7 @@ from neutrino.domain.network import Network, NetworkCreate, NetworkUpdate, Segme
 from neutrino.domain.standard import UNSET, changed_fields
 from neutrino.drivers import types
 from neutrino.services import _common as common
-from neutrino.services import quotas
+from neutrino.services import quotas, security_groups
 from neutrino.services._env import Env
 from neutrino.services.extras import network_extras
 
@@ -30,6 +30,7 @@ def create(env: Env, ctx: Context, req: NetworkCreate) -> Network:
 def create_in(tx: Tx, env: Env, ctx: Context, req: NetworkCreate) -> Network:
     """Create inside the caller's transaction (bulk create runs several in one)."""
     project_id = common.owning_project(ctx, req.project_id)
+    security_groups.ensure_default(tx, env, project_id)  # Neutron does it on network create
     quotas.check(tx, env, project_id, RESOURCE, 1)
     net_id = common.new_id()
     if req.provider_network_type is not UNSET:
@@ -74,14 +75,16 @@ def get(env: Env, ctx: Context, net_id: str) -> Network:
         return load_visible(tx, ctx, net_id)
 
 
-def load_visible(tx: Tx, ctx: Context, net_id: str, *, for_update: bool = False) -> Network:
+def load_visible(
+    tx: Tx, ctx: Context, net_id: str, *, for_update: bool = False, with_subnets: bool = True
+) -> Network:
     """The network if the caller may see it (own, shared or external), else 404."""
     net = repo.crud.get(tx, net_id, for_update=for_update)
     if net is None or not (
         ctx.is_admin or net.project_id == ctx.project_id or net.shared or net.external
     ):
         raise common.found(None, RESOURCE, net_id)
-    return network_extras(tx, [net])[0]
+    return network_extras(tx, [net])[0] if with_subnets else net
 
 
 def list_(env: Env, ctx: Context, query: ListQuery) -> Page[Network]:

@@ -96,5 +96,17 @@ def used_segmentation_ids(tx: Tx, network_type: str, physical_network: str | Non
     return {int(r[0]) for r in tx.conn.execute(stmt)}
 
 
+def segmentation_ids_in_use(
+    tx: Tx, network_type: str, physical_network: str | None, candidates: set[int]
+) -> set[int]:
+    """Which of `candidates` are taken."""
+    stmt = sa.select(segments.c.segmentation_id).where(
+        segments.c.network_type == network_type,
+        segments.c.physical_network == (physical_network or ""),
+        segments.c.segmentation_id.in_(sorted(candidates)),
+    )
+    return {int(r[0]) for r in tx.conn.execute(stmt)}
+
+
 def release_segment(tx: Tx, network_id: str) -> None:
     tx.conn.execute(sa.delete(segments).where(segments.c.network_id == network_id))

@@ -1,6 +1,27 @@
 """Every table, registered on one MetaData (what Alembic migrations are written against)."""
 
-from neutrino.db.tables import core, networks, quotas
+from neutrino.db.tables import (
+    core,
+    ipam,
+    networks,
+    ports,
+    quotas,
+    routers,
+    security_groups,
+    subnetpools,
+    subnets,
+)
 from neutrino.db.tables._columns import metadata
 
-__all__ = ["core", "metadata", "networks", "quotas"]
+__all__ = [
+    "core",
+    "ipam",
+    "metadata",
+    "networks",
+    "ports",
+    "quotas",
+    "routers",
+    "security_groups",
+    "subnetpools",
+    "subnets",
+]

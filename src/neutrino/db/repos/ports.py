@@ -1,0 +1,234 @@
+"""Ports: rows <-> `Port` with their fixed IPs and security groups, read in bulk.
+
+A page of ports is read with one query per child table (addresses, security-group
+bindings, tags) over the page's ids, never one query per port.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from typing import Any
+
+import sqlalchemy as sa
+
+from neutrino.db.repos import security_groups as sg_repo
+from neutrino.db.repos import tags as tag_repo
+from neutrino.db.repos._crud import Crud, standard_fields, standard_row
+from neutrino.db.tables.networks import networks
+from neutrino.db.tables.ports import ip_allocations, ports
+from neutrino.db.tx import Tx
+from neutrino.domain.listing import ListQuery, Page
+from neutrino.domain.port import Binding, FixedIp, Port
+from neutrino.domain.values import AddressPair, DhcpOpt
+
+t = ports
+ips = ip_allocations
+
+
+def _to_obj(row: Any, tags: tuple[str, ...]) -> Port:
+    return Port(
+        **standard_fields(row, tags),
+        network_id=row.network_id,
+        mac_address=row.mac_address,
+        admin_state_up=row.admin_state_up,
+        status=row.status,
+        device_id=row.device_id,
+        device_owner=row.device_owner,
+        port_security_enabled=row.port_security_enabled,
+        allowed_address_pairs=tuple(
+            AddressPair(p["ip_address"], p.get("mac_address"))
+            for p in row.allowed_address_pairs or ()
+        ),
+        extra_dhcp_opts=tuple(
+            DhcpOpt(o["opt_name"], o.get("opt_value"), o.get("ip_version", 4))
+            for o in row.extra_dhcp_opts or ()
+        ),
+        binding=Binding(
+            host_id=row.host_id,
+            vnic_type=row.vnic_type,
+            profile=row.profile or {},
+            vif_type=row.vif_type,
+            vif_details=row.vif_details or {},
+        ),
+    )
+
+
+def _to_row(port: Port) -> dict[str, Any]:
+    b = port.binding
+    return {
+        **standard_row(port),
+        "network_id": port.network_id,
+        "mac_address": port.mac_address,
+        "admin_state_up": port.admin_state_up,
+        "status": port.status,
+        "device_id": port.device_id,
+        "device_owner": port.device_owner,
+        "port_security_enabled": port.port_security_enabled,
+        "host_id": b.host_id,
+        "vnic_type": b.vnic_type,
+        "vif_type": b.vif_type,
+        "profile": b.profile or None,
+        "vif_details": b.vif_details or None,
+        "allowed_address_pairs": [p.to_json() for p in port.allowed_address_pairs] or None,
+        "extra_dhcp_opts": [o.to_json() for o in port.extra_dhcp_opts] or None,
+    }
+
+
+def _visible(project_id: str) -> sa.ColumnElement[bool]:
+    """A project sees its own ports and every port on networks it owns."""
+    owned_nets = sa.select(networks.c.id).where(networks.c.project_id == project_id)
+    return sa.or_(t.c.project_id == project_id, t.c.network_id.in_(owned_nets))
+
+
+def _fixed_ips_filter(values: tuple[Any, ...]) -> sa.ColumnElement[bool]:
+    """`fixed_ips=ip_address=X` / `subnet_id=Y` / `ip_address_substr=Z`: all must match."""
+    clauses = []
+    for key, value in values:
+        if key == "ip_address_substr":
+            cond = ips.c.ip_address.contains(value, autoescape=True)
+        else:
+            cond = ips.c[key] == value
+        clauses.append(t.c.id.in_(sa.select(ips.c.port_id).where(cond)))
+    return sa.and_(*clauses)
+
+
+def _security_groups_filter(values: tuple[Any, ...]) -> sa.ColumnElement[bool]:
+    return t.c.id.in_(sg_repo.ports_in_groups_query(values))
+
+
+crud: Crud[Port] = Crud(
+    resource="port",
+    table=t,
+    to_obj=_to_obj,
+    to_row=_to_row,
+    columns={
+        **{c.name: c for c in t.c},
+        "binding_host_id": t.c.host_id,
+        "binding_vnic_type": t.c.vnic_type,
+    },
+    special_filters={
+        "fixed_ips": _fixed_ips_filter,
+        "security_groups": _security_groups_filter,
+    },
+    scope=_visible,
+)
+
+
+# -- reads --------------------------------------------------------------------------------
+
+
+def _complete(tx: Tx, base: Sequence[Port]) -> list[Port]:
+    """Attach fixed IPs and security groups to ports read from the ports table."""
+    if not base:
+        return []
+    ids = [p.id for p in base]
+    addresses = fixed_ips_of(tx, ids)
+    groups = sg_repo.bindings_for_ports(tx, ids)
+    return [
+        replace(p, fixed_ips=addresses.get(p.id, ()), security_groups=groups.get(p.id, ()))
+        for p in base
+    ]
+
+
+def get(tx: Tx, port_id: str, *, for_update: bool = False) -> Port | None:
+    port = crud.get(tx, port_id, for_update=for_update)
+    return None if port is None else _complete(tx, [port])[0]
+
+
+def list_(tx: Tx, query: ListQuery, project_id: str | None) -> Page[Port]:
+    page = crud.list(tx, query, project_id)
+    return Page(_complete(tx, page.items), page.has_more)
+
+
+def on_network(tx: Tx, network_id: str) -> list[Port]:
+    rows = tx.conn.execute(sa.select(t).where(t.c.network_id == network_id)).all()
+    tags = tag_repo.load(tx, "port", [r.id for r in rows])
+    return _complete(tx, [_to_obj(r, tags.get(r.id, ())) for r in rows])
+
+
+def fixed_ips_of(tx: Tx, port_ids: Iterable[str]) -> dict[str, tuple[FixedIp, ...]]:
+    id_list = list(port_ids)
+    out: dict[str, list[FixedIp]] = defaultdict(list)
+    stmt = sa.select(ips.c.port_id, ips.c.subnet_id, ips.c.ip_address)
+    stmt = stmt.where(ips.c.port_id.in_(id_list)) if len(id_list) <= 2000 else stmt
+    wanted = set(id_list)
+    for port_id, subnet_id, address in tx.conn.execute(stmt):
+        if port_id in wanted:
+            out[port_id].append(FixedIp(subnet_id, ipaddress.ip_address(address)))
+    return {pid: tuple(sorted(v, key=_ip_order)) for pid, v in out.items()}
+
+
+def _ip_order(ip: FixedIp) -> tuple[int, int]:
+    return ip.ip_address.version, int(ip.ip_address)
+
+
+def macs_in_use(tx: Tx, network_id: str, candidates: Sequence[str]) -> set[str]:
+    stmt = sa.select(t.c.mac_address).where(
+        t.c.network_id == network_id, t.c.mac_address.in_(candidates)
+    )
+    return {r[0] for r in tx.conn.execute(stmt)}
+
+
+def address_holder(tx: Tx, subnet_id: str, address: str) -> str | None:
+    """The port holding `address` on the subnet, if any."""
+    stmt = sa.select(ips.c.port_id).where(ips.c.subnet_id == subnet_id,
+                                          ips.c.ip_address == address)
+    return tx.conn.execute(stmt).scalar_one_or_none()
+
+
+def has_foreign_ports(tx: Tx, network_id: str, owner: str) -> bool:
+    """Whether a project other than `owner` has ports on the network (not service ports)."""
+    stmt = sa.select(t.c.id).where(
+        t.c.network_id == network_id, t.c.project_id != owner,
+        sa.not_(t.c.device_owner.startswith("network:")),
+    ).limit(1)
+    return tx.conn.execute(stmt).first() is not None
+
+
+def user_ports_on_network(tx: Tx, network_id: str) -> list[str]:
+    """Ports on the network other than DHCP ports: they block deleting the network."""
+    stmt = sa.select(t.c.id).where(t.c.network_id == network_id,
+                                   t.c.device_owner != "network:dhcp")
+    return [r[0] for r in tx.conn.execute(stmt)]
+
+
+def ports_on_subnet(tx: Tx, subnet_id: str) -> list[tuple[str, str]]:
+    """(port id, device_owner) of every port with an address on the subnet."""
+    stmt = sa.select(t.c.id, t.c.device_owner).join(ips, ips.c.port_id == t.c.id).where(
+        ips.c.subnet_id == subnet_id)
+    return [(r[0], r[1]) for r in tx.conn.execute(stmt)]
+
+
+# -- writes -------------------------------------------------------------------------------
+
+
+def insert(tx: Tx, port: Port) -> Port:
+    stored = crud.insert(tx, port)
+    add_fixed_ips(tx, stored, port.fixed_ips)
+    if port.security_groups:
+        sg_repo.set_port_bindings(tx, stored.id, port.security_groups)
+    return replace(stored, fixed_ips=port.fixed_ips, security_groups=port.security_groups)
+
+
+def add_fixed_ips(tx: Tx, port: Port, fixed: Iterable[FixedIp]) -> None:
+    rows = [{"port_id": port.id, "subnet_id": f.subnet_id, "network_id": port.network_id,
+             "ip_address": str(f.ip_address)} for f in fixed]
+    if rows:
+        tx.conn.execute(ips.insert(), rows)
+
+
+def remove_fixed_ips(tx: Tx, port: Port, fixed: Iterable[FixedIp]) -> None:
+    for f in fixed:
+        tx.conn.execute(sa.delete(ips).where(
+            ips.c.port_id == port.id, ips.c.subnet_id == f.subnet_id,
+            ips.c.ip_address == str(f.ip_address)))
+
+
+def delete(tx: Tx, port: Port) -> None:
+    tx.conn.execute(sa.delete(ips).where(ips.c.port_id == port.id))
+    sg_repo.set_port_bindings(tx, port.id, ())
+    crud.delete(tx, port.id)
+
