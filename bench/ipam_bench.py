@@ -32,10 +32,10 @@ import sqlalchemy as sa
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "src"))
 
-from neutrino.db import Database, make_engine, migrate  # noqa: E402
-from neutrino.domain import addresses  # noqa: E402
-from neutrino.domain.subnet import Subnet  # noqa: E402
-from neutrino.ipam import load_ipam_driver  # noqa: E402
+from neutrino.db import Database, make_engine, migrate
+from neutrino.domain import addresses
+from neutrino.domain.subnet import Subnet
+from neutrino.ipam import load_ipam_driver
 
 PG_ADMIN = os.environ.get(
     "NEUTRINO_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -103,6 +103,9 @@ def test_snat_and_fixed_ips_are_admin_only(client: TestClient) -> None:
     gw2 = r2.json()["router"]["external_gateway_info"]
     assert gw2["external_fixed_ips"][0]["ip_address"] == "172.24.4.60"
     assert gw2["enable_snat"] is True  # not given: back to the default, as Neutron
+    r4 = client.put(f"/v2.0/routers/{r['id']}", json={"router": {"external_gateway_info": {
+        "network_id": ext, "external_fixed_ips": [{"ip_address": "172.24.4.1"}]}}})
+    assert r4.status_code == 400 and "same as the gateway IP" in r4.text
     r3 = client.post("/v2.0/routers", json={"router": {"external_gateway_info": {
         "network_id": ext, "external_fixed_ips": [{"ip_address": "172.24.4.1"}]}}})
     assert r3.status_code == 400 and "same as the gateway IP" in r3.text

@@ -1,9 +1,10 @@
 """A live `neutrino serve` for end-to-end tests: a subprocess on a free loopback port.
 
-`live_server` runs every test twice: one worker on a SQLite file in tmp_path, and two workers
-(`--workers 2`) on a fresh PostgreSQL database. The server runs in its own session (process
-group), so stopping it by its PID also stops the workers uvicorn spawned, even when the test
-failed.
+`live_server` runs every test twice: one worker on a SQLite file in a temporary directory,
+and two workers (`--workers 2`) on a fresh PostgreSQL database. Each server is started once per
+test module and its database emptied before each test. It runs in its own session (process
+group): stopping it by its PID (and, if anything lingers, its group) also stops the workers
+uvicorn spawned, even when the tests failed.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import BACKENDS, PG_ADMIN
+from neutrino.db import make_engine
+from tests.conftest import BACKENDS, PG_ADMIN, _truncate
 from tests.e2e.live import free_port, wait_http
 
 START_TIMEOUT = 30.0
@@ -35,10 +37,6 @@ class LiveServer:
     workers: int
     proc: subprocess.Popen[bytes]
     log: Path
-
-    @property
-    def backend(self) -> str:
-        return "postgresql" if self.db_url.startswith("postgresql") else "sqlite"
 
 
 def neutrino_command() -> list[str]:
@@ -102,7 +100,7 @@ def _running_members(pgid: int) -> list[int]:
     return members
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def fresh_pg_database() -> Iterator[str]:
     """A new, empty PostgreSQL database (dropped afterwards, connections and all)."""
     name = f"neutrino_e2e_{uuid.uuid4().hex[:10]}"
@@ -117,19 +115,22 @@ def fresh_pg_database() -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
-def sqlite_server(tmp_path: Path) -> Iterator[LiveServer]:
-    server = start(tmp_path, f"sqlite:///{tmp_path / 'neutrino.sqlite'}")
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server process on a SQLite file, for the test module."""
+    tmp = tmp_path_factory.mktemp("neutrino-sqlite")
+    server = start(tmp, f"sqlite:///{tmp / 'neutrino.sqlite'}")
     try:
         yield server
     finally:
         stop(server)
 
 
-@pytest.fixture
-def pg_server(tmp_path: Path, fresh_pg_database: str) -> Iterator[LiveServer]:
-    """Two server processes sharing one PostgreSQL database."""
-    server = start(tmp_path, fresh_pg_database, workers=2)
+@pytest.fixture(scope="module")
+def pg_server(tmp_path_factory: pytest.TempPathFactory,
+              fresh_pg_database: str) -> Iterator[LiveServer]:
+    """Two server processes sharing one PostgreSQL database, for the test module."""
+    server = start(tmp_path_factory.mktemp("neutrino-pg"), fresh_pg_database, workers=2)
     try:
         yield server
     finally:
@@ -141,5 +142,14 @@ SERVERS = ["sqlite_server"] + (["pg_server"] if "postgresql" in BACKENDS else []
 
 @pytest.fixture(params=SERVERS)
 def live_server(request: pytest.FixtureRequest) -> LiveServer:
+    """A running server (started once per module and backend) whose database was emptied for
+    this test: tables truncated and the change log reset to seq 0. The server keeps nothing
+    derived from table contents between requests, so this is as good as a fresh one, at a
+    fraction of the cost of starting two workers on a new PostgreSQL database per test."""
     server: LiveServer = request.getfixturevalue(request.param)
+    engine = make_engine(server.db_url, pool_size=1)
+    try:
+        _truncate(engine)
+    finally:
+        engine.dispose()
     return server

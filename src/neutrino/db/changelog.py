@@ -9,8 +9,8 @@ autoincrement/sequence would hand out numbers at insert time, and a slower trans
 commit a smaller number after a watcher already moved past it.) On SQLite, BEGIN IMMEDIATE
 already serialises writers.
 
-On PostgreSQL `append` also NOTIFYs the new last seq; it is delivered at commit and wakes
-long-polls in every server process (`db/notify.py`).
+On PostgreSQL the same UPDATE also NOTIFYs the new last seq; it is delivered at commit and
+wakes long-polls in every server process (`db/notify.py`).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def append(conn: sa.Connection, changes: list[Change], now: datetime) -> int:
         sa.update(change_seq)
         .where(change_seq.c.id == 1)
         .values(value=change_seq.c.value + n)
-        .returning(change_seq.c.value)
+        .returning(change_seq.c.value, *notify.announce(conn, change_seq.c.value))
     ).scalar_one()
     first = last - n + 1
     conn.execute(
@@ -51,7 +51,6 @@ def append(conn: sa.Connection, changes: list[Change], now: datetime) -> int:
             for i, c in enumerate(changes)
         ],
     )
-    notify.publish(conn, int(last))
     return int(last)
 
 

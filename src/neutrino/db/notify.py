@@ -21,10 +21,13 @@ RETRY_MAX = 5.0
 log = logging.getLogger("neutrino.db.notify")
 
 
-def publish(conn: sa.Connection, last_seq: int) -> None:
-    """Announce `last_seq` to every listener once this transaction commits (PostgreSQL only)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.select(sa.func.pg_notify(CHANNEL, str(last_seq))))
+def announce(conn: sa.Connection, last_seq: sa.ColumnElement[int]) -> list[sa.ColumnElement[str]]:
+    """Extra RETURNING columns for the statement that takes the seq: they NOTIFY the new last
+    seq, delivered once (and if) this transaction commits. PostgreSQL only; it costs no extra
+    round trip."""
+    if conn.dialect.name != "postgresql":
+        return []
+    return [sa.func.pg_notify(CHANNEL, sa.cast(last_seq, sa.Text))]
 
 
 def supported(engine: Engine) -> bool:

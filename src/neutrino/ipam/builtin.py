@@ -1,17 +1,20 @@
 """The built-in IPAM driver: free ranges in the server's own database (docs/ipam.md).
 
-Per subnet it keeps the free addresses of the pools as disjoint ranges (`ipam_free_ranges`)
-and every allocated address (`ipam_allocations`). Each operation first locks the subnet's row
-in `ipam_subnets` (SELECT ... FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE already
-serialises writers), then touches one or two ranges found through the primary key. So:
+Per subnet it keeps the free addresses of the allocatable spans (the pools, clipped to the
+usable part of the cidr, minus the gateway) as disjoint ranges in `ipam_free_ranges`; inside
+the spans "allocated" means "in no free range". Addresses taken outside the spans (the
+gateway, an address outside the pools) are listed in `ipam_allocations`.
 
-* no address is handed out twice: allocators of one subnet run one at a time, each sees what
-  the previous one committed (READ COMMITTED takes a fresh snapshot per statement), and the
-  allocations primary key refuses a duplicate anyway;
+Each operation first locks the subnet's row in `ipam_subnets` (SELECT ... FOR UPDATE on
+PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), which also returns the
+spans, then touches one or two ranges found through the primary key. So:
+
+* no address is handed out twice: allocators of one subnet run one at a time, and each sees
+  what the previous one committed (READ COMMITTED takes a fresh snapshot per statement);
 * no retry loop: nobody races for a range, the lock queue orders them;
-* constant cost: "lowest free address" is the first index entry of the subnet, whatever the
-  fill level; a specific address is one index probe; a release merges with at most two
-  neighbours.
+* constant cost: "lowest free address" is the first index entry of the subnet whatever the
+  fill level (3 statements); a specific address is one index probe; a release merges with at
+  most two neighbours.
 
 Callers that allocate on several subnets in one transaction should do so in a fixed order
 (e.g. sorted subnet ids), so that two such transactions cannot deadlock on the subnet locks.
@@ -19,7 +22,8 @@ Callers that allocate on several subnets in one transaction should do so in a fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import bisect
+from collections.abc import Iterable, Sequence
 from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import Any
 
@@ -28,6 +32,7 @@ import sqlalchemy as sa
 from neutrino.db import Tx
 from neutrino.db.tables.ipam import ipam_allocations, ipam_free_ranges, ipam_subnets
 from neutrino.domain import addresses
+from neutrino.domain import prefixes as pfx
 from neutrino.domain.errors import not_found
 from neutrino.domain.subnet import Subnet
 from neutrino.domain.values import IPAddress
@@ -38,6 +43,7 @@ from neutrino.ipam.errors import (
     IpAddressGenerationFailure,
 )
 
+Span = tuple[int, int]
 free = ipam_free_ranges
 alloc = ipam_allocations
 
@@ -55,28 +61,70 @@ def _address(value: int, version: int) -> IPAddress:
     return IPv4Address(value) if version == 4 else IPv6Address(value)
 
 
+def _inside(spans: Sequence[Span], value: int) -> bool:
+    """Whether `value` lies in one of the sorted disjoint `spans`."""
+    index = bisect.bisect_right(spans, (value, 2**128)) - 1
+    return index >= 0 and spans[index][0] <= value <= spans[index][1]
+
+
+def _points(spans: Iterable[Span]) -> list[int]:
+    return [a for lo, hi in spans for a in range(lo, hi + 1)]
+
+
 class BuiltinIpam:
     """The default `IpamDriver` (entry point `neutrino.ipam: builtin`)."""
 
     # -- subnets ------------------------------------------------------------------------
 
     def add_subnet(self, tx: Tx, subnet: Subnet) -> None:
+        spans = pools.free_spans(subnet, ())
         tx.conn.execute(
-            ipam_subnets.insert().values(subnet_id=subnet.id, ip_version=subnet.ip_version)
+            ipam_subnets.insert().values(
+                subnet_id=subnet.id,
+                ip_version=subnet.ip_version,
+                spans=[[str(lo), str(hi)] for lo, hi in spans],
+            )
         )
-        self._write_free(tx, subnet, ())
+        self._write_free(tx, subnet.id, spans)
 
     def update_subnet(self, tx: Tx, old: Subnet, new: Subnet) -> None:
-        """Rebuild the free ranges from the new pools minus what is allocated: O(allocations),
-        which is fine for an administrative change."""
-        if not self._lock(tx, new.id):
+        """Re-cut the free ranges for the new pools; whatever is allocated stays allocated.
+        Costs O(free ranges + allocations that change sides), never O(addresses)."""
+        old_spans = self._lock(tx, new.id)
+        if old_spans is None:
             raise not_found("subnet", new.id)
-        used = [
+        now_free = [
+            (_int(r.first), _int(r.last))
+            for r in tx.conn.execute(
+                sa.select(free.c.first, free.c.last)
+                .where(free.c.subnet_id == new.id)
+                .order_by(free.c.last)
+            )
+        ]
+        taken_inside = pfx.subtract(old_spans, now_free)
+        outside = sorted(
             _int(r[0])
             for r in tx.conn.execute(sa.select(alloc.c.address).where(alloc.c.subnet_id == new.id))
-        ]
+        )
+        new_spans = pools.free_spans(new, ())
+        taken = sorted([*taken_inside, *((a, a) for a in outside)])
+        leaving = _points(pfx.subtract(taken_inside, new_spans))
+        entering = [a for a in outside if _inside(new_spans, a)]
         tx.conn.execute(sa.delete(free).where(free.c.subnet_id == new.id))
-        self._write_free(tx, new, used)
+        self._write_free(tx, new.id, pfx.subtract(new_spans, taken))
+        if leaving:
+            tx.conn.execute(alloc.insert(), [
+                {"subnet_id": new.id, "address": _key(a)} for a in leaving
+            ])
+        if entering:
+            tx.conn.execute(sa.delete(alloc).where(
+                alloc.c.subnet_id == new.id, alloc.c.address.in_([_key(a) for a in entering])
+            ))
+        tx.conn.execute(
+            sa.update(ipam_subnets)
+            .where(ipam_subnets.c.subnet_id == new.id)
+            .values(spans=[[str(lo), str(hi)] for lo, hi in new_spans])
+        )
 
     def remove_subnet(self, tx: Tx, subnet: Subnet) -> None:
         self._lock(tx, subnet.id)
@@ -90,40 +138,43 @@ class BuiltinIpam:
     ) -> IPAddress:
         """A specific address, the EUI-64 address of `mac` on SLAAC / DHCPv6-stateless
         subnets, else the lowest free address of the pools."""
-        if not self._lock(tx, subnet.id):
+        spans = self._lock(tx, subnet.id)
+        if spans is None:
             raise not_found("subnet", subnet.id)
         if address is None and mac and subnet.is_auto_address:
             assert isinstance(subnet.cidr, IPv6Network)
             address = addresses.eui64_address(subnet.cidr, mac)
         if address is None:
             return self._take_lowest(tx, subnet)
-        self._take(tx, subnet, address)
+        self._take(tx, subnet, spans, address)
         return address
 
     def release(self, tx: Tx, subnet: Subnet, address: IPAddress) -> None:
-        if not self._lock(tx, subnet.id):
+        spans = self._lock(tx, subnet.id)
+        if spans is None:
             return
         value = int(address)
-        gone = tx.conn.execute(
-            sa.delete(alloc).where(alloc.c.subnet_id == subnet.id, alloc.c.address == _key(value))
-        )
-        if gone.rowcount and pools.in_pools(subnet, value):
+        if _inside(spans, value):
             self._give_back(tx, subnet.id, value)
+        else:
+            tx.conn.execute(
+                sa.delete(alloc).where(
+                    alloc.c.subnet_id == subnet.id, alloc.c.address == _key(value)
+                )
+            )
 
     # -- internals ----------------------------------------------------------------------
 
-    def _lock(self, tx: Tx, subnet_id: str) -> bool:
-        """Serialise this subnet's allocators; False if the subnet is not managed."""
-        stmt = sa.select(ipam_subnets.c.subnet_id).where(ipam_subnets.c.subnet_id == subnet_id)
+    def _lock(self, tx: Tx, subnet_id: str) -> list[Span] | None:
+        """Serialise this subnet's allocators and read its spans; None if not managed."""
+        stmt = sa.select(ipam_subnets.c.spans).where(ipam_subnets.c.subnet_id == subnet_id)
         if tx.dialect == "postgresql":
             stmt = stmt.with_for_update()
-        return tx.conn.execute(stmt).first() is not None
+        row = tx.conn.execute(stmt).first()
+        return None if row is None else [(int(lo), int(hi)) for lo, hi in row[0]]
 
-    def _write_free(self, tx: Tx, subnet: Subnet, used: Iterable[int]) -> None:
-        rows = [
-            {"subnet_id": subnet.id, "first": _key(lo), "last": _key(hi)}
-            for lo, hi in pools.free_spans(subnet, used)
-        ]
+    def _write_free(self, tx: Tx, subnet_id: str, spans: Iterable[Span]) -> None:
+        rows = [{"subnet_id": subnet_id, "first": _key(lo), "last": _key(hi)} for lo, hi in spans]
         if rows:
             tx.conn.execute(free.insert(), rows)
 
@@ -142,23 +193,21 @@ class BuiltinIpam:
             tx.conn.execute(sa.delete(free).where(*where))
         else:
             tx.conn.execute(sa.update(free).where(*where).values(first=_key(first + 1)))
-        tx.conn.execute(alloc.insert().values(subnet_id=subnet.id, address=_key(first)))
         return _address(first, subnet.ip_version)
 
-    def _take(self, tx: Tx, subnet: Subnet, address: IPAddress) -> None:
+    def _take(self, tx: Tx, subnet: Subnet, spans: Sequence[Span], address: IPAddress) -> None:
         if not addresses.ip_valid_for_subnet(subnet.cidr, address):
             raise InvalidIpForSubnet(address, subnet.id)
         value = int(address)
-        taken = tx.conn.execute(
-            sa.select(alloc.c.address).where(
-                alloc.c.subnet_id == subnet.id, alloc.c.address == _key(value)
-            )
-        ).first()
-        if taken is not None:
-            raise IpAddressAlreadyAllocated(address, subnet.id)
-        row = self._range_at_or_above(tx, subnet.id, value)
-        if row is not None and row[0] <= value:
+        if _inside(spans, value):
+            row = self._range_at_or_above(tx, subnet.id, value)
+            if row is None or row[0] > value:
+                raise IpAddressAlreadyAllocated(address, subnet.id)
             self._split(tx, subnet.id, row, value)
+            return
+        where = (alloc.c.subnet_id == subnet.id, alloc.c.address == _key(value))
+        if tx.conn.execute(sa.select(alloc.c.address).where(*where)).first() is not None:
+            raise IpAddressAlreadyAllocated(address, subnet.id)
         tx.conn.execute(alloc.insert().values(subnet_id=subnet.id, address=_key(value)))
 
     def _range_at_or_above(self, tx: Tx, subnet_id: str, value: int) -> tuple[int, int] | None:

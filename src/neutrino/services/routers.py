@@ -153,16 +153,21 @@ def _new_gateway_port(tx: Tx, env: Env, ctx: Context, router: Router, req: Gatew
         raise rules.bad_router_request(f"Network {net.id} is not an external network")
     subnets = subnet_repo.by_network(tx, net.id)
     requested = req.external_fixed_ips or ()
-    for fixed in requested:
-        if fixed.ip_address is not None and any(s.gateway_ip == fixed.ip_address
-                                                for s in subnets):
-            raise rules.bad_router_request(
-                f"External IP {fixed.ip_address} is the same as the gateway IP")
+    _check_external_ips(subnets, requested)
     check_new_subnets(tx, attached, subnets)
     return ports.create_in(tx, env, elevated(ctx), PortCreate(
         network_id=net.id, project_id="", fixed_ips=requested or UNSET,
         device_id=router.id, device_owner=ROUTER_GATEWAY_OWNER, admin_state_up=True,
     ))
+
+
+def _check_external_ips(subnets: Sequence[Subnet], requested: Sequence[FixedIpRequest]) -> None:
+    """The gateway may not take an external subnet's own gateway address."""
+    for fixed in requested:
+        if fixed.ip_address is not None and any(s.gateway_ip == fixed.ip_address
+                                                for s in subnets):
+            raise rules.bad_router_request(
+                f"External IP {fixed.ip_address} is the same as the gateway IP")
 
 
 # -- update -------------------------------------------------------------------------------
@@ -220,7 +225,9 @@ def _change_gateway(tx: Tx, env: Env, ctx: Context, router: Router,
     if current is not None and req is not None and req.network_id == current.network_id:
         router = replace(router, enable_snat=snat)
         if _addresses_change(current.external_fixed_ips, req.external_fixed_ips):
-            assert router.gw_port_id is not None
+            assert router.gw_port_id is not None and req.external_fixed_ips is not None
+            _check_external_ips(subnet_repo.by_network(tx, current.network_id),
+                                req.external_fixed_ips)
             ports.update_in(tx, env, elevated(ctx), router.gw_port_id,
                             PortUpdate(fixed_ips=req.external_fixed_ips))
             return _GatewayChange(router, readdressed=True)

@@ -28,9 +28,13 @@ t = ports
 ips = ip_allocations
 
 
-def _to_obj(row: Any, tags: tuple[str, ...]) -> Port:
+def _to_obj(
+    row: Any, tags: tuple[str, ...], fixed: tuple[FixedIp, ...] = (), groups: tuple[str, ...] = ()
+) -> Port:
     return Port(
         **standard_fields(row, tags),
+        fixed_ips=fixed,
+        security_groups=groups,
         network_id=row.network_id,
         mac_address=row.mac_address,
         admin_state_up=row.admin_state_up,
@@ -120,33 +124,35 @@ crud: Crud[Port] = Crud(
 # -- reads --------------------------------------------------------------------------------
 
 
-def _complete(tx: Tx, base: Sequence[Port]) -> list[Port]:
-    """Attach fixed IPs and security groups to ports read from the ports table."""
-    if not base:
+def _build(tx: Tx, rows: Sequence[Any]) -> list[Port]:
+    """Ports from their rows, with tags, fixed IPs and security groups read in bulk."""
+    if not rows:
         return []
-    ids = [p.id for p in base]
+    ids = [r.id for r in rows]
+    tags = tag_repo.load(tx, "port", ids)
     addresses = fixed_ips_of(tx, ids)
     groups = sg_repo.bindings_for_ports(tx, ids)
     return [
-        replace(p, fixed_ips=addresses.get(p.id, ()), security_groups=groups.get(p.id, ()))
-        for p in base
+        _to_obj(r, tags.get(r.id, ()), addresses.get(r.id, ()), groups.get(r.id, ()))
+        for r in rows
     ]
 
 
 def get(tx: Tx, port_id: str, *, for_update: bool = False) -> Port | None:
-    port = crud.get(tx, port_id, for_update=for_update)
-    return None if port is None else _complete(tx, [port])[0]
+    stmt = sa.select(t).where(t.c.id == port_id)
+    if for_update and tx.dialect == "postgresql":
+        stmt = stmt.with_for_update()
+    rows = tx.conn.execute(stmt).all()
+    return _build(tx, rows)[0] if rows else None
 
 
 def list_(tx: Tx, query: ListQuery, project_id: str | None) -> Page[Port]:
-    page = crud.list(tx, query, project_id)
-    return Page(_complete(tx, page.items), page.has_more)
+    rows, has_more = crud.rows(tx, query, project_id)
+    return Page(_build(tx, rows), has_more)
 
 
 def on_network(tx: Tx, network_id: str) -> list[Port]:
-    rows = tx.conn.execute(sa.select(t).where(t.c.network_id == network_id)).all()
-    tags = tag_repo.load(tx, "port", [r.id for r in rows])
-    return _complete(tx, [_to_obj(r, tags.get(r.id, ())) for r in rows])
+    return _build(tx, tx.conn.execute(sa.select(t).where(t.c.network_id == network_id)).all())
 
 
 def fixed_ips_of(tx: Tx, port_ids: Iterable[str]) -> dict[str, tuple[FixedIp, ...]]:

@@ -43,7 +43,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return aware
 
 
-JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+JSON = sa.JSON(none_as_null=True).with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 
 
 def standard_columns() -> list[sa.Column[Any]]:

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from neutrino.db.tables._columns import ID, metadata
+from neutrino.db.tables._columns import ID, JSON, metadata
 
 ADDRESS = sa.LargeBinary(16)
 
 # One row per managed subnet: the row allocators of that subnet lock (FOR UPDATE), so they
-# run one after the other while allocators of other subnets run in parallel.
+# run one after the other while allocators of other subnets run in parallel. It also holds
+# the driver's own view of the allocatable addresses (the pools clipped to the usable part of
+# the cidr, minus the gateway) as [[first, last], ...] decimal strings, read by that same lock.
 ipam_subnets = sa.Table(
     "ipam_subnets",
     metadata,
     sa.Column("subnet_id", ID, primary_key=True),
     sa.Column("ip_version", sa.Integer, nullable=False),
+    sa.Column("spans", JSON, nullable=False),
 )
 
 # The free addresses of a subnet's pools as disjoint inclusive ranges, keyed by their last
@@ -34,8 +37,9 @@ ipam_free_ranges = sa.Table(
     sa.Column("first", ADDRESS, nullable=False),
 )
 
-# Every allocated address, inside the pools or not (a specific request may take any address
-# of the cidr). The primary key is a second guard against handing out one address twice.
+# Allocated addresses outside the allocatable spans (a specific request may take any address
+# of the cidr: the gateway, the IPv6 Subnet-Router anycast address, an address outside the
+# pools). Inside the spans, "allocated" is simply "not in a free range".
 ipam_allocations = sa.Table(
     "ipam_allocations",
     metadata,
