@@ -213,3 +213,9 @@ def test_tags(client: TestClient) -> None:
     assert client.delete(url).status_code == 204
     assert client.get(url).json() == {"tags": []}
     assert client.get("/v2.0/bogus/x/tags").status_code == 404
+
+
+def test_post_tags_adds(client: TestClient) -> None:
+    net = client.post("/v2.0/networks", json={"network": {"tags": ["a"]}}).json()["network"]
+    r = client.post(f"/v2.0/networks/{net['id']}/tags", json={"tags": ["b", "c"]})
+    assert r.status_code == 201 and r.json() == {"tags": ["a", "b", "c"]}

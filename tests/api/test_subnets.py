@@ -336,3 +336,19 @@ def test_change_log_records_subnet_mutations(
             "SELECT op, revision FROM change_log WHERE resource = 'subnet' ORDER BY seq"
         )).all()
     assert [tuple(r) for r in logged] == [("create", 0), ("update", 1), ("delete", 1)]
+
+
+def test_slaac_subnet_goes_even_with_user_ports(client: TestClient) -> None:
+    n = net(client)
+    v4 = subnet(client, n, "10.0.0.0/24")
+    v6 = subnet(client, n, "2001:db8::/64", 6, ipv6_ra_mode="slaac", ipv6_address_mode="slaac")
+    r = client.post("/v2.0/ports", json={"port": {"network_id": n}})
+    assert r.status_code == 201, r.text
+    port = r.json()["port"]
+    assert {f["subnet_id"] for f in port["fixed_ips"]} == {v4["id"], v6["id"]}
+    assert client.delete(f"/v2.0/subnets/{v6['id']}").status_code == 204
+    left = client.get(f"/v2.0/ports/{port['id']}").json()["port"]
+    assert [f["subnet_id"] for f in left["fixed_ips"]] == [v4["id"]]
+    assert left["revision_number"] == port["revision_number"] + 1
+    r = client.delete(f"/v2.0/subnets/{v4['id']}")
+    assert r.status_code == 409 and err(r) == "SubnetInUse"

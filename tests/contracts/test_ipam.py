@@ -253,3 +253,18 @@ def test_concurrent_allocators_fill_a_subnet_exactly_once(
     assert len(got) == len(set(got)) == 61
     assert set(got) == {str(ipaddress.ip_address("10.9.0.0") + i) for i in range(2, 63)}
     assert error_of(lambda: take(db, driver, subnet)) == "IpAddressGenerationFailure"
+
+
+def test_the_server_loads_the_configured_driver_by_name(engine: Engine, tmp_path: Any) -> None:
+    from neutrino.cmd import bootstrap, config
+    from neutrino.ipam.builtin import BuiltinIpam
+
+    conf = tmp_path / "neutrino.toml"
+    conf.write_text('[server]\nipam_driver = "builtin"\n')
+    settings = config.load(str(conf))
+    assert settings.server.ipam_driver == "builtin"
+    app = bootstrap.build(settings, engine)
+    assert isinstance(app.state.env.ipam, BuiltinIpam)
+    conf.write_text('[server]\nipam_driver = "nope"\n')
+    with pytest.raises(LookupError, match=r"no neutrino\.ipam plug-in named 'nope'"):
+        bootstrap.build(config.load(str(conf)), engine)

@@ -32,7 +32,7 @@ def test_a_fire_before_sleeping_is_not_lost() -> None:
         await wakeup.sleep(seen, timeout=10)
         return time.monotonic() - started
 
-    assert asyncio.run(scenario()) < 0.05
+    assert asyncio.run(scenario()) < 0.5  # at once, not after the 10 s timeout
 
 
 def test_sleep_times_out_and_leaves_no_sleeper_behind() -> None:

@@ -43,6 +43,7 @@ ROUTES: list[BaseRoute] = [
     Route("/v2.0/routers/{id}/add_extraroutes", routers.add_extraroutes, methods=["PUT"]),
     Route("/v2.0/routers/{id}/remove_extraroutes", routers.remove_extraroutes, methods=["PUT"]),
     Route("/v2.0/floatingip_pools", collection(routers.FLOATINGIP_POOLS), methods=["GET"]),
-    Route("/v2.0/{collection}/{id}/tags", tags.all_tags, methods=["GET", "PUT", "DELETE"]),
+    Route("/v2.0/{collection}/{id}/tags", tags.all_tags,
+          methods=["GET", "POST", "PUT", "DELETE"]),
     Route("/v2.0/{collection}/{id}/tags/{tag}", tags.one_tag, methods=["GET", "PUT", "DELETE"]),
 ]

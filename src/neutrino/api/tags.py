@@ -27,6 +27,9 @@ async def all_tags(request: Request) -> Response:
         wanted = validate.tags_body(await read_json(request))
     except InvalidInput as exc:
         raise BadRequest(f"Invalid input for tags. Reason: {exc.reason}") from None
+    if request.method == "POST":  # add these tags, keep the others
+        result = await run_in_threadpool(tags.add_many, env, ctx, collection, rid, wanted)
+        return json_response({"tags": list(result)}, 201)
     result = await run_in_threadpool(tags.replace_all, env, ctx, collection, rid, wanted)
     return json_response({"tags": list(result)})
 

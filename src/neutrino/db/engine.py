@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -36,6 +37,8 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     if url.startswith("sqlite"):
         engine = sa.create_engine(
             url,
+            json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size,
             max_overflow=pool_size,
@@ -45,5 +48,11 @@ def make_engine(url: str, *, pool_size: int = 8) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     return sa.create_engine(
-        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=False
+        url, pool_size=pool_size, max_overflow=pool_size * 2, pool_pre_ping=False,
+        json_serializer=_json_dumps, json_deserializer=orjson.loads,
     )
+
+
+def _json_dumps(value: Any) -> str:
+    """orjson for JSON columns: every write appends a change-log body, so this is hot."""
+    return orjson.dumps(value).decode()

@@ -45,7 +45,12 @@ class Change:
 def to_plain(value: Any) -> Any:
     """Dataclasses, tuples, addresses and times as JSON-ready values (the wire form)."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        # Fields excluded from comparison are caches of other fields (FixedIp.text): skip.
+        return {
+            f.name: to_plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.compare
+        }
     if isinstance(value, (tuple, list, frozenset, set)):
         return [to_plain(item) for item in value]
     if isinstance(value, dict):

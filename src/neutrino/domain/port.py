@@ -31,11 +31,15 @@ VNIC_TYPES = ("normal", "direct", "macvtap", "baremetal", "direct-physical", "vi
 
 @dataclass(frozen=True, slots=True)
 class FixedIp:
+    """`text` is the address as stored, when known: formatting an address costs more than
+    any other step of a large port listing, and the stored text is already canonical."""
+
     subnet_id: str
     ip_address: IPAddress
+    text: str = field(default="", compare=False, repr=False)
 
     def to_json(self) -> dict[str, str]:
-        return {"subnet_id": self.subnet_id, "ip_address": str(self.ip_address)}
+        return {"subnet_id": self.subnet_id, "ip_address": self.text or str(self.ip_address)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,15 +38,6 @@ def free_spans(subnet: Subnet, used: Iterable[int]) -> list[Span]:
     return [(r.first, r.last) for r in addresses.free_ranges(clipped, holes)]
 
 
-def in_pools(subnet: Subnet, address: int) -> bool:
-    """Whether `address` belongs to the allocatable part of the subnet's pools."""
-    if subnet.gateway_ip is not None and int(subnet.gateway_ip) == address:
-        return False
-    low, high = usable_bounds(subnet.cidr)
-    return low <= address <= high and any(p.first <= address <= p.last
-                                          for p in subnet.allocation_pools)
-
-
 # --------------------------------------------------------------------------- prefixes
 
 

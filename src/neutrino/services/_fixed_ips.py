@@ -79,16 +79,17 @@ def allocate(
     (not for router interfaces), as Neutron does.
     """
     if requested is not None:
-        seen: set[tuple[str, object]] = set()
-        out = []
-        for req in requested:
-            subnet = _subnet_for(req, subnets, network_id)
-            fixed = _allocate_one(tx, env, subnet, req, mac, device_owner)
-            if (fixed.subnet_id, fixed.ip_address) in seen:
-                raise BadRequest("Duplicate IP address in fixed_ips", type_name="InvalidInput")
-            seen.add((fixed.subnet_id, fixed.ip_address))
-            out.append(fixed)
-        return tuple(out)
+        targets = [_subnet_for(req, subnets, network_id) for req in requested]
+        # Allocate in subnet-id order (the IPAM driver locks each subnet): two ports asking
+        # for the same subnets in different orders must not deadlock. Answer in request order.
+        order = sorted(range(len(requested)), key=lambda i: targets[i].id)
+        placed: dict[int, FixedIp] = {}
+        for i in order:
+            placed[i] = _allocate_one(tx, env, targets[i], requested[i], mac, device_owner)
+        result = tuple(placed[i] for i in range(len(requested)))
+        if len({(f.subnet_id, f.ip_address) for f in result}) != len(result):
+            raise BadRequest("Duplicate IP address in fixed_ips", type_name="InvalidInput")
+        return result
     out = []
     for version in (4, 6):
         candidates = [s for s in subnets if s.ip_version == version and not _is_auto_address(s)]

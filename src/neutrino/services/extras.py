@@ -47,10 +47,10 @@ def delete_network_children(tx: Tx, env: Env, ctx: Context, net: Network) -> Non
         subnets.remove_in(tx, env, subnet)
 
 
-def release_service_ports(tx: Tx, env: Env, subnet: Subnet) -> None:
-    """A subnet is being deleted and only service ports (DHCP) still hold addresses on it:
-    those addresses leave the ports, and each port's change is logged. (The IPAM state goes
-    with the subnet.)"""
+def drop_port_addresses(tx: Tx, env: Env, subnet: Subnet) -> None:
+    """A subnet is being deleted and only ports that don't keep it alive still hold addresses
+    on it (DHCP ports; any port on a SLAAC subnet): those addresses leave the ports, and each
+    port's change is logged. (The IPAM state goes with the subnet.)"""
     for port_id in subnet_repo.ports_holding(tx, subnet.id):
         port = port_repo.get(tx, port_id, for_update=True)
         if port is None:

@@ -79,7 +79,7 @@ def load_visible(
     tx: Tx, ctx: Context, net_id: str, *, for_update: bool = False, with_subnets: bool = True
 ) -> Network:
     """The network if the caller may see it (own, shared or external), else 404."""
-    net = repo.crud.get(tx, net_id, for_update=for_update)
+    net = repo.crud.get(tx, net_id, for_update=for_update, with_tags=with_subnets)
     if net is None or not (
         ctx.is_admin or net.project_id == ctx.project_id or net.shared or net.external
     ):

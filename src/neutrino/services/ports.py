@@ -61,7 +61,7 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: PortCreate) -> Port:
                               req.device_owner)
     _check_port_security(port_security, groups, req.allowed_address_pairs)
     mac = _mac(tx, env, net.id, req.mac_address)
-    subnets = subnet_repo.by_network(tx, net.id)
+    subnets = subnet_repo.by_network(tx, net.id, with_tags=False)
     requested = None if req.fixed_ips is UNSET else req.fixed_ips
     addresses = fixed_ips.allocate(tx, env, subnets, net.id, mac, requested, req.device_owner)
     profile = {} if req.binding_profile is UNSET else req.binding_profile
@@ -216,7 +216,7 @@ def update_in(
         security_groups=groups,
     )
     if "fixed_ips" in changes:
-        subnets = subnet_repo.by_network(tx, old.network_id)
+        subnets = subnet_repo.by_network(tx, old.network_id, with_tags=False)
         addresses = fixed_ips.reallocate(tx, env, subnets, old.network_id, new.mac_address,
                                          old.fixed_ips, changes["fixed_ips"], new.device_owner)
         repo.remove_fixed_ips(tx, old, [f for f in old.fixed_ips if f not in addresses])
@@ -254,7 +254,8 @@ def delete_in(tx: Tx, env: Env, port: Port) -> None:
     from neutrino.services import floatingips  # import cycle: floating IPs create ports
 
     floatingips.disassociate_port(tx, port)  # its floating IPs stay, unassociated (Neutron)
-    fixed_ips.release(tx, env, subnet_repo.by_network(tx, port.network_id), port.fixed_ips)
+    subnets = subnet_repo.by_network(tx, port.network_id, with_tags=False)
+    fixed_ips.release(tx, env, subnets, port.fixed_ips)
     repo.delete(tx, port)
     tx.record(Change.of(Op.DELETE, RESOURCE, port))
 

@@ -28,14 +28,10 @@ def limits_in(tx: Tx, env: Env, project_id: str) -> dict[str, int]:
 
 def check(tx: Tx, env: Env, project_id: str, resource: str, adding: int) -> None:
     """Refuse with 409 OverQuota if `adding` more would pass the project's limit (-1 = none)."""
-    limit = limits_in(tx, env, project_id).get(resource, -1)
-    if limit < 0:
-        return
     table = TABLES[resource]
-    if not repo.has_table(table):
-        return
-    used = repo.count(tx, table, project_id)
-    if used + adding > limit:
+    default = env.config.default_quotas.get(resource, -1)
+    limit, used = repo.limit_and_usage(tx, project_id, resource, table, default)
+    if limit >= 0 and used + adding > limit:
         raise OverQuota(f"Quota exceeded for resources: ['{resource}'].")
 
 

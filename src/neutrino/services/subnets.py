@@ -200,18 +200,21 @@ def delete(env: Env, ctx: Context, subnet_id: str) -> None:
 
 
 def remove_in(tx: Tx, env: Env, subnet: Subnet) -> None:
-    """Delete a subnet no user port holds addresses on (409 SubnetInUse otherwise); service
-    ports (DHCP) lose their address on it. Callers checked who may."""
-    from neutrino.services.extras import release_service_ports
+    """Delete a subnet no user port holds addresses on (409 SubnetInUse otherwise; on SLAAC
+    subnets only router interfaces count); the remaining ports lose their address on it.
+    Callers checked who may."""
+    from neutrino.services.extras import drop_port_addresses
 
-    if repo.in_use_by_ports(tx, subnet.id):
+    # IPAM first: it takes the subnet's allocation lock, so the check below sees every port
+    # that got an address before us, and none can get one after us (the subnet is gone).
+    env.ipam.remove_subnet(tx, subnet)
+    if repo.in_use_by_ports(tx, subnet.id, auto_address=subnet.is_auto_address):
         raise InUse(
             f"Unable to complete operation on subnet {subnet.id}: One or more ports have an "
             "IP allocation from this subnet.",
             type_name="SubnetInUse",
         )
-    release_service_ports(tx, env, subnet)
-    env.ipam.remove_subnet(tx, subnet)
+    drop_port_addresses(tx, env, subnet)
     repo.crud.delete(tx, subnet.id)
     tx.record(Change.of(Op.DELETE, RESOURCE, subnet))
 

@@ -105,6 +105,11 @@ def add(env: Env, ctx: Context, collection: str, rid: str, tag: str) -> tuple[st
     return _write(env, ctx, collection, rid, lambda old: (*old, tag))
 
 
+def add_many(env: Env, ctx: Context, collection: str, rid: str,
+             tags: tuple[str, ...]) -> tuple[str, ...]:
+    return _write(env, ctx, collection, rid, lambda old: (*old, *tags))
+
+
 def remove(env: Env, ctx: Context, collection: str, rid: str, tag: str) -> None:
     def drop(old: tuple[str, ...]) -> tuple[str, ...]:
         if tag not in old:

@@ -43,14 +43,19 @@ class Crud(Generic[T]):
 
     # -- reads --------------------------------------------------------------------------
 
-    def get(self, tx: Tx, rid: str, *, for_update: bool = False) -> T | None:
+    def get(
+        self, tx: Tx, rid: str, *, for_update: bool = False, with_tags: bool = True
+    ) -> T | None:
+        """One object by id. `with_tags=False` skips a query for internal reads that never
+        show or store the object's tags (the object then carries none)."""
         stmt = sa.select(self.table).where(self.table.c.id == rid)
         if for_update and tx.dialect == "postgresql":
             stmt = stmt.with_for_update()
         row = tx.conn.execute(stmt).one_or_none()
         if row is None:
             return None
-        return self.to_obj(row, tag_repo.load(tx, self.resource, [rid]).get(rid, ()))
+        tags = tag_repo.load(tx, self.resource, [rid]).get(rid, ()) if with_tags else ()
+        return self.to_obj(row, tags)
 
     def visible(self, project_id: str | None) -> list[sa.ColumnElement[bool]]:
         """Scope clauses: everything for admins (None), else the resource's own rule."""

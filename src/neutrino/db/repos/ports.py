@@ -14,6 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from neutrino.db._ids import id_in
 from neutrino.db.repos import security_groups as sg_repo
 from neutrino.db.repos import tags as tag_repo
 from neutrino.db.repos._crud import Crud, standard_fields, standard_row
@@ -158,12 +159,11 @@ def on_network(tx: Tx, network_id: str) -> list[Port]:
 def fixed_ips_of(tx: Tx, port_ids: Iterable[str]) -> dict[str, tuple[FixedIp, ...]]:
     id_list = list(port_ids)
     out: dict[str, list[FixedIp]] = defaultdict(list)
-    stmt = sa.select(ips.c.port_id, ips.c.subnet_id, ips.c.ip_address)
-    stmt = stmt.where(ips.c.port_id.in_(id_list)) if len(id_list) <= 2000 else stmt
-    wanted = set(id_list)
+    stmt = sa.select(ips.c.port_id, ips.c.subnet_id, ips.c.ip_address).where(
+        id_in(ips.c.port_id, id_list, tx.dialect)
+    )
     for port_id, subnet_id, address in tx.conn.execute(stmt):
-        if port_id in wanted:
-            out[port_id].append(FixedIp(subnet_id, ipaddress.ip_address(address)))
+        out[port_id].append(FixedIp(subnet_id, ipaddress.ip_address(address), address))
     return {pid: tuple(sorted(v, key=_ip_order)) for pid, v in out.items()}
 
 
@@ -215,7 +215,7 @@ def insert(tx: Tx, port: Port) -> Port:
     stored = crud.insert(tx, port)
     add_fixed_ips(tx, stored, port.fixed_ips)
     if port.security_groups:
-        sg_repo.set_port_bindings(tx, stored.id, port.security_groups)
+        sg_repo.set_port_bindings(tx, stored.id, port.security_groups, new_port=True)
     return replace(stored, fixed_ips=port.fixed_ips, security_groups=port.security_groups)
 
 

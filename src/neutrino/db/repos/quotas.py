@@ -41,6 +41,28 @@ def has_table(table_name: str) -> bool:
     return table_name in _columns.metadata.tables
 
 
+def limit_and_usage(
+    tx: Tx, project_id: str, resource: str, table_name: str, default: int
+) -> tuple[int, int]:
+    """The project's limit for `resource` and its usage, in one round trip (this runs on
+    every create). Rows are only counted when the limit is not unlimited (-1)."""
+    limit = sa.func.coalesce(
+        sa.select(quotas.c.hard_limit)
+        .where(quotas.c.project_id == project_id, quotas.c.resource == resource)
+        .scalar_subquery(),
+        default,
+    )
+    if not has_table(table_name):
+        return int(tx.conn.execute(sa.select(limit)).scalar_one()), 0
+    table = _columns.metadata.tables[table_name]
+    used = (
+        sa.select(sa.func.count()).select_from(table)
+        .where(table.c.project_id == project_id).scalar_subquery()
+    )
+    row = tx.conn.execute(sa.select(limit, sa.case((limit < 0, 0), else_=used))).one()
+    return int(row[0]), int(row[1])
+
+
 def count(tx: Tx, table_name: str, project_id: str) -> int:
     """How many rows of a resource table the project owns."""
     table = _columns.metadata.tables[table_name]

@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from neutrino.db._ids import id_in
 from neutrino.db.repos._crud import Crud, standard_fields, standard_row
 from neutrino.db.tables.security_groups import (
     default_security_groups,
@@ -205,7 +206,7 @@ def bindings_for_ports(tx: Tx, port_ids: Iterable[str]) -> dict[str, tuple[str, 
     if ids:
         stmt = (
             sa.select(bindings_t.c.port_id, bindings_t.c.security_group_id)
-            .where(bindings_t.c.port_id.in_(ids))
+            .where(id_in(bindings_t.c.port_id, ids, tx.dialect))
             .order_by(bindings_t.c.port_id, bindings_t.c.security_group_id)
         )
         for port_id, group_id in tx.conn.execute(stmt):
@@ -213,9 +214,13 @@ def bindings_for_ports(tx: Tx, port_ids: Iterable[str]) -> dict[str, tuple[str, 
     return {pid: tuple(out.get(pid, ())) for pid in ids}
 
 
-def set_port_bindings(tx: Tx, port_id: str, group_ids: Iterable[str]) -> None:
-    """Make the port's groups exactly `group_ids` (empty: none, e.g. before deleting it)."""
-    tx.conn.execute(sa.delete(bindings_t).where(bindings_t.c.port_id == port_id))
+def set_port_bindings(
+    tx: Tx, port_id: str, group_ids: Iterable[str], *, new_port: bool = False
+) -> None:
+    """Make the port's groups exactly `group_ids` (empty: none, e.g. before deleting it).
+    A `new_port` has no bindings yet, so nothing needs deleting first."""
+    if not new_port:
+        tx.conn.execute(sa.delete(bindings_t).where(bindings_t.c.port_id == port_id))
     rows = [{"port_id": port_id, "security_group_id": gid} for gid in sorted(set(group_ids))]
     if rows:
         tx.conn.execute(bindings_t.insert(), rows)

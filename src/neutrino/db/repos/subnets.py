@@ -100,16 +100,17 @@ crud: Crud[Subnet] = Crud(
 )
 
 
-def _load(tx: Tx, stmt: sa.Select[Any]) -> list[Subnet]:
+def _load(tx: Tx, stmt: sa.Select[Any], *, with_tags: bool = True) -> list[Subnet]:
     rows = list(tx.conn.execute(stmt))
-    tags = tag_repo.load(tx, "subnet", [r.id for r in rows])
+    tags = tag_repo.load(tx, "subnet", [r.id for r in rows]) if with_tags else {}
     return [_to_obj(r, tags.get(r.id, ())) for r in rows]
 
 
-def by_network(tx: Tx, network_id: str) -> list[Subnet]:
-    """The network's subnets, oldest first."""
+def by_network(tx: Tx, network_id: str, *, with_tags: bool = True) -> list[Subnet]:
+    """The network's subnets, oldest first. `with_tags=False` for internal reads (address
+    allocation) that never show the subnets: one query less on the port-create path."""
     stmt = sa.select(t).where(t.c.network_id == network_id).order_by(t.c.created_at, t.c.id)
-    return _load(tx, stmt)
+    return _load(tx, stmt, with_tags=with_tags)
 
 
 def by_ids(tx: Tx, ids: Iterable[str]) -> dict[str, Subnet]:
@@ -161,19 +162,24 @@ def _ports_tables() -> tuple[sa.Table, sa.Table] | None:
     return ports, allocations
 
 
-def in_use_by_ports(
-    tx: Tx, subnet_id: str, *, ignore_owners: Sequence[str] = AUTO_DELETE_PORT_OWNERS
-) -> bool:
-    """Whether a port other than a service port (DHCP, ...) holds an address on the subnet:
-    the subnet may then not be deleted (409 SubnetInUse)."""
+def in_use_by_ports(tx: Tx, subnet_id: str, *, auto_address: bool = False) -> bool:
+    """Whether a port that keeps the subnet alive holds an address on it (409 SubnetInUse):
+    any port but service ports (DHCP, ...), or on a SLAAC / DHCPv6-stateless subnet, whose
+    addresses ports lose automatically, only router interfaces (as Neutron)."""
     tables = _ports_tables()
     if tables is None:
         return False
     ports, allocations = tables
+    owner = ports.c.device_owner
     stmt = (
         sa.select(allocations.c.port_id)
         .join(ports, ports.c.id == allocations.c.port_id)
-        .where(allocations.c.subnet_id == subnet_id, ports.c.device_owner.not_in(ignore_owners))
+        .where(
+            allocations.c.subnet_id == subnet_id,
+            owner.in_(ROUTER_INTERFACE_OWNERS)
+            if auto_address
+            else owner.not_in(AUTO_DELETE_PORT_OWNERS),
+        )
         .limit(1)
     )
     return tx.conn.execute(stmt).first() is not None

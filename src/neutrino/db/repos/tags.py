@@ -7,6 +7,7 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from neutrino.db._ids import id_in
 from neutrino.db.tables.core import tags
 from neutrino.db.tx import Tx
 
@@ -17,13 +18,11 @@ def load(tx: Tx, resource: str, ids: Iterable[str]) -> dict[str, tuple[str, ...]
     if not id_list:
         return {}
     out: dict[str, list[str]] = defaultdict(list)
-    stmt = sa.select(tags.c.resource_id, tags.c.tag).where(tags.c.resource == resource)
-    if len(id_list) <= 500:
-        stmt = stmt.where(tags.c.resource_id.in_(id_list))
-    wanted = set(id_list)
+    stmt = sa.select(tags.c.resource_id, tags.c.tag).where(
+        tags.c.resource == resource, id_in(tags.c.resource_id, id_list, tx.dialect)
+    )
     for rid, tag in tx.conn.execute(stmt.order_by(tags.c.resource_id, tags.c.tag)):
-        if rid in wanted:
-            out[rid].append(tag)
+        out[rid].append(tag)
     return {rid: tuple(ts) for rid, ts in out.items()}
 
 

@@ -49,7 +49,9 @@ def upgrade() -> None:
         sa.Column("project_id", sa.String(length=255), nullable=True),
         sa.Column(
             "body",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column("created_at", neutrino.db.tables._columns.UTCDateTime(), nullable=False),
@@ -79,6 +81,13 @@ def upgrade() -> None:
         "ipam_subnets",
         sa.Column("subnet_id", sa.String(length=36), nullable=False),
         sa.Column("ip_version", sa.Integer(), nullable=False),
+        sa.Column(
+            "spans",
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
+            nullable=False,
+        ),
         sa.PrimaryKeyConstraint("subnet_id", name=op.f("pk_ipam_subnets")),
     )
     op.create_table(
@@ -193,22 +202,30 @@ def upgrade() -> None:
         sa.Column("vif_type", sa.String(length=64), server_default="unbound", nullable=False),
         sa.Column(
             "profile",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
             "vif_details",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
             "allowed_address_pairs",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.Column(
             "extra_dhcp_opts",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
             nullable=True,
         ),
         sa.ForeignKeyConstraint(
@@ -308,7 +325,9 @@ def upgrade() -> None:
         sa.Column("address_scope_id", sa.String(length=36), nullable=True),
         sa.Column(
             "prefixes",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
             nullable=False,
         ),
         sa.ForeignKeyConstraint(
@@ -383,17 +402,23 @@ def upgrade() -> None:
         sa.Column("subnetpool_id", sa.String(length=36), nullable=True),
         sa.Column(
             "allocation_pools",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
             nullable=False,
         ),
         sa.Column(
             "dns_nameservers",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
             nullable=False,
         ),
         sa.Column(
             "host_routes",
-            sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), "postgresql"),
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
             nullable=False,
         ),
         sa.ForeignKeyConstraint(
