@@ -16,6 +16,7 @@ wakes long-polls in every server process (`db/notify.py`).
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,15 +26,22 @@ from neutrino.db.tables.core import change_log, change_seq
 from neutrino.domain.change import Change, Op
 
 
+@cache
+def _take_seq(dialect: str) -> sa.Update:
+    """`UPDATE change_seq SET value = value + :n RETURNING value` (plus the PostgreSQL
+    NOTIFY), built once per dialect: it runs in every write transaction."""
+    return (
+        sa.update(change_seq)
+        .where(change_seq.c.id == 1)
+        .values(value=change_seq.c.value + sa.bindparam("n", type_=sa.BigInteger))
+        .returning(change_seq.c.value, *notify.announce(dialect, change_seq.c.value))
+    )
+
+
 def append(conn: sa.Connection, changes: list[Change], now: datetime) -> int:
     """Write `changes` with the next seq numbers; returns the last seq. Call last in the tx."""
     n = len(changes)
-    last = conn.execute(
-        sa.update(change_seq)
-        .where(change_seq.c.id == 1)
-        .values(value=change_seq.c.value + n)
-        .returning(change_seq.c.value, *notify.announce(conn, change_seq.c.value))
-    ).scalar_one()
+    last = conn.execute(_take_seq(conn.dialect.name), {"n": n}).scalar_one()
     first = last - n + 1
     conn.execute(
         change_log.insert(),

@@ -21,11 +21,11 @@ RETRY_MAX = 5.0
 log = logging.getLogger("neutrino.db.notify")
 
 
-def announce(conn: sa.Connection, last_seq: sa.ColumnElement[int]) -> list[sa.ColumnElement[str]]:
+def announce(dialect: str, last_seq: sa.ColumnElement[int]) -> list[sa.ColumnElement[str]]:
     """Extra RETURNING columns for the statement that takes the seq: they NOTIFY the new last
     seq, delivered once (and if) this transaction commits. PostgreSQL only; it costs no extra
     round trip."""
-    if conn.dialect.name != "postgresql":
+    if dialect != "postgresql":
         return []
     return [sa.func.pg_notify(CHANNEL, sa.cast(last_seq, sa.Text))]
 

@@ -48,6 +48,21 @@ free = ipam_free_ranges
 alloc = ipam_allocations
 
 
+# The statements of "allocate any address", built once: it runs on every port create, and
+# building a SQLAlchemy statement costs more than executing a cached one.
+_SPANS = sa.select(ipam_subnets.c.spans).where(ipam_subnets.c.subnet_id == sa.bindparam("sid"))
+_SPANS_LOCKED = _SPANS.with_for_update()
+_LOWEST = (
+    sa.select(free.c.first, free.c.last)
+    .where(free.c.subnet_id == sa.bindparam("sid"))
+    .order_by(free.c.last)
+    .limit(1)
+)
+_WHERE_RANGE = (free.c.subnet_id == sa.bindparam("sid"), free.c.last == sa.bindparam("key"))
+_DROP_RANGE = sa.delete(free).where(*_WHERE_RANGE)
+_RAISE_FIRST = sa.update(free).where(*_WHERE_RANGE).values(first=sa.bindparam("new_first"))
+
+
 def _key(value: int) -> bytes:
     """An address as the 16-byte big-endian string the tables store (sorts numerically)."""
     return value.to_bytes(16, "big")
@@ -167,10 +182,8 @@ class BuiltinIpam:
 
     def _lock(self, tx: Tx, subnet_id: str) -> list[Span] | None:
         """Serialise this subnet's allocators and read its spans; None if not managed."""
-        stmt = sa.select(ipam_subnets.c.spans).where(ipam_subnets.c.subnet_id == subnet_id)
-        if tx.dialect == "postgresql":
-            stmt = stmt.with_for_update()
-        row = tx.conn.execute(stmt).first()
+        stmt = _SPANS_LOCKED if tx.dialect == "postgresql" else _SPANS
+        row = tx.conn.execute(stmt, {"sid": subnet_id}).first()
         return None if row is None else [(int(lo), int(hi)) for lo, hi in row[0]]
 
     def _write_free(self, tx: Tx, subnet_id: str, spans: Iterable[Span]) -> None:
@@ -179,20 +192,15 @@ class BuiltinIpam:
             tx.conn.execute(free.insert(), rows)
 
     def _take_lowest(self, tx: Tx, subnet: Subnet) -> IPAddress:
-        row = tx.conn.execute(
-            sa.select(free.c.first, free.c.last)
-            .where(free.c.subnet_id == subnet.id)
-            .order_by(free.c.last)
-            .limit(1)
-        ).first()
+        row = tx.conn.execute(_LOWEST, {"sid": subnet.id}).first()
         if row is None:
             raise IpAddressGenerationFailure(subnet.id)
         first, last = _int(row.first), _int(row.last)
-        where = (free.c.subnet_id == subnet.id, free.c.last == _key(last))
+        params = {"sid": subnet.id, "key": _key(last)}
         if first == last:
-            tx.conn.execute(sa.delete(free).where(*where))
+            tx.conn.execute(_DROP_RANGE, params)
         else:
-            tx.conn.execute(sa.update(free).where(*where).values(first=_key(first + 1)))
+            tx.conn.execute(_RAISE_FIRST, {**params, "new_first": _key(first + 1)})
         return _address(first, subnet.ip_version)
 
     def _take(self, tx: Tx, subnet: Subnet, spans: Sequence[Span], address: IPAddress) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
@@ -41,6 +42,20 @@ class Crud(Generic[T]):
             cols: dict[str, sa.ColumnElement[Any]] = {c.name: c for c in self.table.c}
             object.__setattr__(self, "columns", cols)
 
+    # Statements built once: building a statement costs more than running it on a warm
+    # connection (SQLAlchemy's construction and cache-key work; see docs/performance.md).
+    @cached_property
+    def _get(self) -> sa.Select[Any]:
+        return sa.select(self.table).where(self.table.c.id == sa.bindparam("rid"))
+
+    @cached_property
+    def _get_for_update(self) -> sa.Select[Any]:
+        return self._get.with_for_update()
+
+    @cached_property
+    def _insert(self) -> sa.Insert:
+        return self.table.insert()
+
     # -- reads --------------------------------------------------------------------------
 
     def get(
@@ -48,10 +63,9 @@ class Crud(Generic[T]):
     ) -> T | None:
         """One object by id. `with_tags=False` skips a query for internal reads that never
         show or store the object's tags (the object then carries none)."""
-        stmt = sa.select(self.table).where(self.table.c.id == rid)
-        if for_update and tx.dialect == "postgresql":
-            stmt = stmt.with_for_update()
-        row = tx.conn.execute(stmt).one_or_none()
+        locking = for_update and tx.dialect == "postgresql"
+        stmt = self._get_for_update if locking else self._get
+        row = tx.conn.execute(stmt, {"rid": rid}).one_or_none()
         if row is None:
             return None
         tags = tag_repo.load(tx, self.resource, [rid]).get(rid, ()) if with_tags else ()
@@ -108,7 +122,7 @@ class Crud(Generic[T]):
     def insert(self, tx: Tx, obj: T) -> T:
         """Insert with created_at = updated_at = now, revision 0; returns the stored object."""
         stored = replace(obj, created_at=tx.now, updated_at=tx.now, revision_number=0)  # type: ignore[type-var]
-        tx.conn.execute(self.table.insert().values(self.to_row(stored)))
+        tx.conn.execute(self._insert, self.to_row(stored))
         obj_tags = getattr(stored, "tags", ())
         if obj_tags:
             tag_repo.replace(tx, self.resource, stored.id, obj_tags)  # type: ignore[attr-defined]

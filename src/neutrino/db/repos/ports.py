@@ -171,11 +171,15 @@ def _ip_order(ip: FixedIp) -> tuple[int, int]:
     return ip.ip_address.version, int(ip.ip_address)
 
 
+_MACS_IN_USE = sa.select(t.c.mac_address).where(
+    t.c.network_id == sa.bindparam("net"),
+    t.c.mac_address.in_(sa.bindparam("macs", expanding=True)),
+)
+
+
 def macs_in_use(tx: Tx, network_id: str, candidates: Sequence[str]) -> set[str]:
-    stmt = sa.select(t.c.mac_address).where(
-        t.c.network_id == network_id, t.c.mac_address.in_(candidates)
-    )
-    return {r[0] for r in tx.conn.execute(stmt)}
+    params = {"net": network_id, "macs": list(candidates)}
+    return {r[0] for r in tx.conn.execute(_MACS_IN_USE, params)}
 
 
 def address_holder(tx: Tx, subnet_id: str, address: str) -> str | None:

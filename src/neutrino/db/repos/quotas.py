@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 import sqlalchemy as sa
 
 from neutrino.db.tables import _columns
@@ -46,21 +48,29 @@ def limit_and_usage(
 ) -> tuple[int, int]:
     """The project's limit for `resource` and its usage, in one round trip (this runs on
     every create). Rows are only counted when the limit is not unlimited (-1)."""
+    params = {"project": project_id, "resource": resource, "default": default}
+    row = tx.conn.execute(_limit_and_usage(table_name), params).one()
+    return int(row[0]), int(row[1])
+
+
+@cache
+def _limit_and_usage(table_name: str) -> sa.Executable:
+    """Built once per resource table (statement construction is the costly part)."""
+    project: sa.BindParameter[str] = sa.bindparam("project")
     limit = sa.func.coalesce(
         sa.select(quotas.c.hard_limit)
-        .where(quotas.c.project_id == project_id, quotas.c.resource == resource)
+        .where(quotas.c.project_id == project, quotas.c.resource == sa.bindparam("resource"))
         .scalar_subquery(),
-        default,
+        sa.bindparam("default", type_=sa.Integer),
     )
     if not has_table(table_name):
-        return int(tx.conn.execute(sa.select(limit)).scalar_one()), 0
+        return sa.select(limit, sa.literal(0, type_=sa.Integer()))
     table = _columns.metadata.tables[table_name]
     used = (
         sa.select(sa.func.count()).select_from(table)
-        .where(table.c.project_id == project_id).scalar_subquery()
+        .where(table.c.project_id == project).scalar_subquery()
     )
-    row = tx.conn.execute(sa.select(limit, sa.case((limit < 0, 0), else_=used))).one()
-    return int(row[0]), int(row[1])
+    return sa.select(limit, sa.case((limit < 0, 0), else_=used))
 
 
 def count(tx: Tx, table_name: str, project_id: str) -> int:

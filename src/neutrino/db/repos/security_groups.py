@@ -143,9 +143,14 @@ def delete_rules(tx: Tx, rule_ids: Iterable[str]) -> None:
 # --------------------------------------------------------------------------- default group
 
 
+_DEFAULT_GROUP = sa.select(defaults_t.c.security_group_id).where(
+    defaults_t.c.project_id == sa.bindparam("project")
+)
+
+
 def default_group_id(tx: Tx, project_id: str) -> str | None:
-    stmt = sa.select(defaults_t.c.security_group_id).where(defaults_t.c.project_id == project_id)
-    found = tx.conn.execute(stmt).scalar_one_or_none()
+    """Built once (every port create asks): the project's default group, if it exists."""
+    found = tx.conn.execute(_DEFAULT_GROUP, {"project": project_id}).scalar_one_or_none()
     return None if found is None else str(found)
 
 

@@ -109,8 +109,14 @@ def _load(tx: Tx, stmt: sa.Select[Any], *, with_tags: bool = True) -> list[Subne
 def by_network(tx: Tx, network_id: str, *, with_tags: bool = True) -> list[Subnet]:
     """The network's subnets, oldest first. `with_tags=False` for internal reads (address
     allocation) that never show the subnets: one query less on the port-create path."""
-    stmt = sa.select(t).where(t.c.network_id == network_id).order_by(t.c.created_at, t.c.id)
-    return _load(tx, stmt, with_tags=with_tags)
+    rows = list(tx.conn.execute(_BY_NETWORK, {"net": network_id}))
+    tags = tag_repo.load(tx, "subnet", [r.id for r in rows]) if with_tags else {}
+    return [_to_obj(r, tags.get(r.id, ())) for r in rows]
+
+
+_BY_NETWORK = (
+    sa.select(t).where(t.c.network_id == sa.bindparam("net")).order_by(t.c.created_at, t.c.id)
+)
 
 
 def by_ids(tx: Tx, ids: Iterable[str]) -> dict[str, Subnet]:
