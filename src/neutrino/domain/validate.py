@@ -130,6 +130,15 @@ def uuid_or_none(v: object) -> str | None:
     return None if v is None else uuid_str(v)
 
 
+def uuid_filter(v: str) -> str:
+    """A list-filter value for an id: canonical when it is a UUID, else as given (it then
+    matches no row), because Neutron validates no filter value."""
+    try:
+        return uuid_str(v)
+    except InvalidValue:
+        return v
+
+
 def string(v: object, max_len: int | None = None) -> str:
     """A string, optionally at most `max_len` characters (validate_string)."""
     if not isinstance(v, str):

@@ -62,6 +62,11 @@ def dump_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+# Neutron converts list-filter values but never validates them: `?network_id=private` is a
+# 200 with nothing in it, not a 400 (`openstack port list --security-group default`).
+_ID_VALIDATORS: frozenset[Converter] = frozenset({v.uuid_str, v.uuid_or_none})
+
+
 @dataclass(frozen=True, slots=True)
 class Attr:
     """One attribute of a resource, as the API sees it.
@@ -92,7 +97,10 @@ class Attr:
             object.__setattr__(self, "field", self.name.replace(":", "_").replace("-", "_"))
 
     def convert_filter(self, raw: str) -> Any:
-        return (self.filter_convert or self.convert)(raw)
+        convert = self.filter_convert or self.convert
+        if convert in _ID_VALIDATORS:
+            return v.uuid_filter(raw)
+        return convert(raw)
 
 
 def standard_attrs(*, name_filter: bool = True) -> tuple[Attr, ...]:

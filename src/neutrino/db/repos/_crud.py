@@ -36,6 +36,8 @@ class Crud(Generic[T]):
     columns: Mapping[str, sa.ColumnElement[Any]] = field(default_factory=dict)
     special_filters: Mapping[str, listing.SpecialFilter] = field(default_factory=dict)
     scope: ScopeClause | None = None
+    # Extra columns read with every row (per dialect), e.g. children aggregated in SQL.
+    extra_columns: Callable[[str], Sequence[sa.ColumnElement[Any]]] | None = None
 
     def __post_init__(self) -> None:
         if not self.columns:
@@ -85,7 +87,8 @@ class Crud(Generic[T]):
     ) -> tuple[list[Any], bool]:
         """The rows of one page, and whether more follow."""
         t = self.table
-        stmt = sa.select(t).where(
+        more_columns = self.extra_columns(tx.dialect) if self.extra_columns else ()
+        stmt = sa.select(t, *more_columns).where(
             *self.visible(project_id),
             *listing.filter_clauses(query, self.columns, self.special_filters),
             *listing.tag_clauses(self.resource, t.c.id, query.tags),

@@ -10,14 +10,16 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import cache
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from neutrino.db._ids import id_in
 from neutrino.db.repos import security_groups as sg_repo
-from neutrino.db.repos import tags as tag_repo
 from neutrino.db.repos._crud import Crud, standard_fields, standard_row
+from neutrino.db.tables.core import tags as tag_table
 from neutrino.db.tables.networks import networks
 from neutrino.db.tables.ports import ip_allocations, ports
 from neutrino.db.tx import Tx
@@ -104,6 +106,10 @@ def _security_groups_filter(values: tuple[Any, ...]) -> sa.ColumnElement[bool]:
     return t.c.id.in_(sg_repo.ports_in_groups_query(values))
 
 
+def _read_columns(dialect: str) -> tuple[sa.ColumnElement[Any], ...]:
+    return _child_columns(dialect)
+
+
 crud: Crud[Port] = Crud(
     resource="port",
     table=t,
@@ -119,41 +125,74 @@ crud: Crud[Port] = Crud(
         "security_groups": _security_groups_filter,
     },
     scope=_visible,
+    extra_columns=lambda dialect: _read_columns(dialect),
 )
 
 
 # -- reads --------------------------------------------------------------------------------
 
 
-def _build(tx: Tx, rows: Sequence[Any]) -> list[Port]:
-    """Ports from their rows, with tags, fixed IPs and security groups read in bulk."""
-    if not rows:
+@cache
+def _child_columns(dialect: str) -> tuple[sa.ColumnElement[Any], ...]:
+    """A port's addresses, groups and tags as JSON arrays on its own row.
+
+    One statement reads a page of ports with everything they carry, instead of one query
+    per child table: a port GET is one round trip, and a 10,000-port listing one query.
+    """
+    agg = sa.func.json_agg if dialect == "postgresql" else sa.func.json_group_array
+    pair = sa.func.json_build_array if dialect == "postgresql" else sa.func.json_array
+    sgb = sg_repo.bindings_t
+
+    def child(value: sa.ColumnElement[Any], table: sa.Table,
+              *where: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        return sa.select(sa.type_coerce(agg(value), sa.JSON)).select_from(table).where(
+            *where).scalar_subquery()
+
+    return (
+        child(pair(ips.c.subnet_id, ips.c.ip_address), ips, ips.c.port_id == t.c.id)
+        .label("child_ips"),
+        child(sgb.c.security_group_id, sgb, sgb.c.port_id == t.c.id).label("child_groups"),
+        child(tag_table.c.tag, tag_table, tag_table.c.resource == "port",
+              tag_table.c.resource_id == t.c.id).label("child_tags"),
+    )
+
+
+def _build_row(row: Any) -> Port:
+    fixed = tuple(sorted(
+        (FixedIp(sid, ipaddress.ip_address(addr), addr) for sid, addr in _json(row.child_ips)),
+        key=_ip_order,
+    ))
+    return _to_obj(row, tuple(sorted(_json(row.child_tags))), fixed,
+                   tuple(sorted(_json(row.child_groups))))
+
+
+def _json(value: Any) -> list[Any]:
+    """An aggregated child column: a list (PostgreSQL), JSON text (SQLite), or NULL/empty."""
+    if not value:
         return []
-    ids = [r.id for r in rows]
-    tags = tag_repo.load(tx, "port", ids)
-    addresses = fixed_ips_of(tx, ids)
-    groups = sg_repo.bindings_for_ports(tx, ids)
-    return [
-        _to_obj(r, tags.get(r.id, ()), addresses.get(r.id, ()), groups.get(r.id, ()))
-        for r in rows
-    ]
+    return orjson.loads(value) if isinstance(value, (str, bytes)) else list(value)
+
+
+def _select(dialect: str) -> sa.Select[Any]:
+    return sa.select(t, *_child_columns(dialect))
 
 
 def get(tx: Tx, port_id: str, *, for_update: bool = False) -> Port | None:
-    stmt = sa.select(t).where(t.c.id == port_id)
+    stmt = _select(tx.dialect).where(t.c.id == port_id)
     if for_update and tx.dialect == "postgresql":
-        stmt = stmt.with_for_update()
-    rows = tx.conn.execute(stmt).all()
-    return _build(tx, rows)[0] if rows else None
+        stmt = stmt.with_for_update(of=t)
+    row = tx.conn.execute(stmt).one_or_none()
+    return None if row is None else _build_row(row)
 
 
 def list_(tx: Tx, query: ListQuery, project_id: str | None) -> Page[Port]:
     rows, has_more = crud.rows(tx, query, project_id)
-    return Page(_build(tx, rows), has_more)
+    return Page([_build_row(r) for r in rows], has_more)
 
 
 def on_network(tx: Tx, network_id: str) -> list[Port]:
-    return _build(tx, tx.conn.execute(sa.select(t).where(t.c.network_id == network_id)).all())
+    rows = tx.conn.execute(_select(tx.dialect).where(t.c.network_id == network_id))
+    return [_build_row(r) for r in rows]
 
 
 def fixed_ips_of(tx: Tx, port_ids: Iterable[str]) -> dict[str, tuple[FixedIp, ...]]:
