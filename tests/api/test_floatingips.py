@@ -7,7 +7,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from neutrino.services._env import Env
-from tests.api.l3_helpers import (
+from tests.api.helpers import (
     ALICE,
     BOB,
     changes,

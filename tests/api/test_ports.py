@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Any
 
 import pytest
@@ -10,25 +9,8 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from neutrino.services._env import Env
-from tests.conftest import as_project
-
-ALICE = as_project("alice")
-BOB = as_project("bob")
-
-
-def _net(client: TestClient, headers: dict[str, str] | None = None, **attrs: Any) -> str:
-    r = client.post("/v2.0/networks", json={"network": attrs}, headers=headers or {})
-    assert r.status_code == 201, r.text
-    return str(r.json()["network"]["id"])
-
-
-def _subnet(client: TestClient, net: str, cidr: str, headers: dict[str, str] | None = None,
-            **attrs: Any) -> dict[str, Any]:
-    version = ipaddress.ip_network(cidr).version
-    body = {"subnet": {"network_id": net, "cidr": cidr, "ip_version": version, **attrs}}
-    r = client.post("/v2.0/subnets", json=body, headers=headers or {})
-    assert r.status_code == 201, r.text
-    return dict(r.json()["subnet"])
+from tests.api.helpers import ALICE, BOB, err, subnet
+from tests.api.helpers import net as make_net
 
 
 def _port(client: TestClient, net: str, headers: dict[str, str] | None = None,
@@ -39,13 +21,9 @@ def _port(client: TestClient, net: str, headers: dict[str, str] | None = None,
     return dict(r.json().get("port", r.json()))
 
 
-def err(resp: Any) -> str:
-    return str(resp.json()["NeutronError"]["type"])
-
-
 def test_create_defaults(client: TestClient) -> None:
-    net = _net(client, ALICE)
-    sub = _subnet(client, net, "10.0.0.0/24", ALICE)
+    net = make_net(client, ALICE)
+    sub = subnet(client, net, "10.0.0.0/24", ALICE)
     port = _port(client, net, ALICE, name="p")
     assert port["status"] == "DOWN" and port["admin_state_up"] is True
     assert port["mac_address"].startswith("fa:16:3e:")
@@ -62,8 +40,8 @@ def test_create_defaults(client: TestClient) -> None:
 
 
 def test_specific_and_automatic_addresses_never_collide(client: TestClient) -> None:
-    net = _net(client)
-    sub = _subnet(client, net, "10.1.0.0/29")  # hosts .2-.6 after the gateway .1
+    net = make_net(client)
+    sub = subnet(client, net, "10.1.0.0/29")  # hosts .2-.6 after the gateway .1
     fixed = _port(client, net, fixed_ips=[{"ip_address": "10.1.0.4"}])
     assert fixed["fixed_ips"][0]["ip_address"] == "10.1.0.4"
     taken = [_port(client, net)["fixed_ips"][0]["ip_address"] for _ in range(4)]
@@ -83,8 +61,8 @@ def test_specific_and_automatic_addresses_never_collide(client: TestClient) -> N
 
 
 def test_update_fixed_ips_releases_and_allocates(client: TestClient) -> None:
-    net = _net(client)
-    sub = _subnet(client, net, "10.2.0.0/24")
+    net = make_net(client)
+    sub = subnet(client, net, "10.2.0.0/24")
     port = _port(client, net)
     url = f"/v2.0/ports/{port['id']}"
     r = client.put(url, json={"port": {"fixed_ips": [
@@ -100,22 +78,22 @@ def test_update_fixed_ips_releases_and_allocates(client: TestClient) -> None:
 
 
 def test_mac_unique_per_network(client: TestClient) -> None:
-    net = _net(client)
+    net = make_net(client)
     port = _port(client, net, mac_address="fa:16:3e:00:00:01")
     assert port["mac_address"] == "fa:16:3e:00:00:01"
     r = client.post("/v2.0/ports", json={"port": {"network_id": net,
                                                   "mac_address": "FA:16:3E:00:00:01"}})
     assert r.status_code == 409 and err(r) == "MacAddressInUse"
-    _port(client, _net(client), mac_address="fa:16:3e:00:00:01")
+    _port(client, make_net(client), mac_address="fa:16:3e:00:00:01")
     r = client.post("/v2.0/ports", json={"port": {"network_id": net, "mac_address": "zz"}})
     assert r.status_code == 400
 
 
 def test_port_security_rules(client: TestClient) -> None:
-    net = _net(client, port_security_enabled=False)
+    net = make_net(client, port_security_enabled=False)
     port = _port(client, net)
     assert port["port_security_enabled"] is False and port["security_groups"] == []
-    net2 = _net(client)
+    net2 = make_net(client)
     r = client.post("/v2.0/ports", json={"port": {
         "network_id": net2, "port_security_enabled": False,
         "allowed_address_pairs": [{"ip_address": "10.9.9.9"}]}})
@@ -132,8 +110,8 @@ def test_port_security_rules(client: TestClient) -> None:
 
 
 def test_attributes_round_trip(client: TestClient) -> None:
-    net = _net(client)
-    _subnet(client, net, "10.3.0.0/24")
+    net = make_net(client)
+    subnet(client, net, "10.3.0.0/24")
     port = _port(client, net, allowed_address_pairs=[{"ip_address": "10.3.0.100/32"}],
                  extra_dhcp_opts=[{"opt_name": "mtu", "opt_value": "1400"}],
                  device_owner="compute:nova", device_id="vm-1", tags=["t"],
@@ -149,8 +127,8 @@ def test_attributes_round_trip(client: TestClient) -> None:
 
 
 def test_list_filters(client: TestClient) -> None:
-    net = _net(client)
-    sub = _subnet(client, net, "10.4.0.0/24")
+    net = make_net(client)
+    sub = subnet(client, net, "10.4.0.0/24")
     a = _port(client, net, device_owner="compute:nova", fixed_ips=[{"ip_address": "10.4.0.10"}])
     b = _port(client, net, device_id="x", fixed_ips=[{"ip_address": "10.4.0.110"}])
     ids = lambda q: {p["id"] for p in client.get(f"/v2.0/ports?{q}").json()["ports"]}  # noqa: E731
@@ -166,8 +144,8 @@ def test_list_filters(client: TestClient) -> None:
 
 
 def test_shared_network_visibility_and_policy(client: TestClient) -> None:
-    net = _net(client, shared=True)
-    _subnet(client, net, "10.5.0.0/24")
+    net = make_net(client, shared=True)
+    subnet(client, net, "10.5.0.0/24")
     bobs = _port(client, net, BOB)
     assert bobs["project_id"] == "bob"
     r = client.post("/v2.0/ports", json={"port": {
@@ -179,14 +157,14 @@ def test_shared_network_visibility_and_policy(client: TestClient) -> None:
     assert r.status_code == 403
     assert client.get(f"/v2.0/ports/{bobs['id']}", headers=ALICE).status_code == 404
     assert {p["id"] for p in client.get("/v2.0/ports", headers=ALICE).json()["ports"]} == set()
-    alices_net = _net(client, ALICE)
+    alices_net = make_net(client, ALICE)
     r = client.post("/v2.0/ports", json={"port": {"network_id": alices_net}}, headers=BOB)
     assert r.status_code == 404 and err(r) == "NetworkNotFound"
 
 
 def test_delete_and_network_in_use(client: TestClient) -> None:
-    net = _net(client)
-    _subnet(client, net, "10.6.0.0/24")
+    net = make_net(client)
+    subnet(client, net, "10.6.0.0/24")
     port = _port(client, net)
     r = client.delete(f"/v2.0/networks/{net}")
     assert r.status_code == 409 and err(r) == "NetworkInUse"
@@ -196,8 +174,8 @@ def test_delete_and_network_in_use(client: TestClient) -> None:
 
 
 def test_bulk_create_rolls_back_addresses(client: TestClient, env: Env) -> None:
-    net = _net(client)
-    _subnet(client, net, "10.7.0.0/24")
+    net = make_net(client)
+    subnet(client, net, "10.7.0.0/24")
     r = client.post("/v2.0/ports", json={"ports": [
         {"network_id": net, "fixed_ips": [{"ip_address": "10.7.0.20"}]},
         {"network_id": net, "fixed_ips": [{"ip_address": "10.7.0.20"}]}]})
@@ -225,9 +203,9 @@ def test_bad_input(client: TestClient, body: dict[str, Any]) -> None:
 
 
 def test_ipv6_slaac_address_from_mac(client: TestClient) -> None:
-    net = _net(client)
-    _subnet(client, net, "10.8.0.0/24")
-    v6 = _subnet(client, net, "2001:db8:1::/64", ipv6_ra_mode="slaac",
+    net = make_net(client)
+    subnet(client, net, "10.8.0.0/24")
+    v6 = subnet(client, net, "2001:db8:1::/64", ipv6_ra_mode="slaac",
                  ipv6_address_mode="slaac")
     port = _port(client, net, mac_address="fa:16:3e:11:22:33")
     addrs = {f["subnet_id"]: f["ip_address"] for f in port["fixed_ips"]}

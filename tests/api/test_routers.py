@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from neutrino.services._env import Env
-from tests.api.l3_helpers import (
+from tests.api.helpers import (
     ALICE,
     BOB,
     changes,

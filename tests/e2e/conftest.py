@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from neutrino.db import make_engine
 from tests.conftest import BACKENDS, PG_ADMIN, _truncate
+from tests.e2e.keystone_cloud import Cloud, running_cloud
 from tests.e2e.live import free_port, wait_http
 
 START_TIMEOUT = 30.0
@@ -153,3 +154,11 @@ def live_server(request: pytest.FixtureRequest) -> LiveServer:
     finally:
         engine.dispose()
     return server
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    """A real Keystone with users and a catalog, and neutrino (`--auth keystone`, SQLite) as
+    its `network` service: one per test module that asks for it."""
+    with running_cloud(tmp_path_factory.mktemp("keystone-e2e")) as running:
+        yield running

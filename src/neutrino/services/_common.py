@@ -34,9 +34,12 @@ def found(obj: Any | None, resource: str, rid: str) -> Any:
     return obj
 
 
-def visible_or_404(ctx: Context, obj: Any | None, resource: str, rid: str) -> Any:
-    """Resources of other projects are invisible: 404, never 403, so ids don't leak."""
-    if obj is None or not (ctx.is_admin or obj.project_id == ctx.project_id):
+def visible_or_404(
+    ctx: Context, obj: Any | None, resource: str, rid: str, *, shared: bool = False
+) -> Any:
+    """Resources of other projects are invisible unless `shared` with everyone: 404, never
+    403, so ids don't leak."""
+    if obj is None or not (ctx.is_admin or obj.project_id == ctx.project_id or shared):
         raise not_found(resource, rid)
     return obj
 

@@ -45,9 +45,8 @@ def load_visible(
 ) -> AddressScope:
     """The scope if the caller owns it or it is shared, else 404."""
     scope = repo.crud.get(tx, scope_id, for_update=for_update)
-    if scope is None or not (ctx.is_admin or scope.project_id == ctx.project_id or scope.shared):
-        raise common.found(None, RESOURCE, scope_id)
-    return scope
+    return common.visible_or_404(  # type: ignore[no-any-return]
+        ctx, scope, RESOURCE, scope_id, shared=scope is not None and scope.shared)
 
 
 def list_(env: Env, ctx: Context, query: ListQuery) -> Page[AddressScope]:

@@ -80,10 +80,9 @@ def load_visible(
 ) -> Network:
     """The network if the caller may see it (own, shared or external), else 404."""
     net = repo.crud.get(tx, net_id, for_update=for_update, with_tags=with_subnets)
-    if net is None or not (
-        ctx.is_admin or net.project_id == ctx.project_id or net.shared or net.external
-    ):
-        raise common.found(None, RESOURCE, net_id)
+    common.visible_or_404(ctx, net, RESOURCE, net_id,
+                          shared=net is not None and (net.shared or net.external))
+    assert net is not None
     return network_extras(tx, [net])[0] if with_subnets else net
 
 

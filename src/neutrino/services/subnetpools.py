@@ -117,9 +117,8 @@ def get(env: Env, ctx: Context, pool_id: str) -> SubnetPool:
 def load_visible(tx: Tx, ctx: Context, pool_id: str, *, for_update: bool = False) -> SubnetPool:
     """The pool if the caller owns it or it is shared, else 404."""
     pool = repo.crud.get(tx, pool_id, for_update=for_update)
-    if pool is None or not (ctx.is_admin or pool.project_id == ctx.project_id or pool.shared):
-        raise common.found(None, "subnet_pool", pool_id)
-    return pool
+    return common.visible_or_404(  # type: ignore[no-any-return]
+        ctx, pool, "subnet_pool", pool_id, shared=pool is not None and pool.shared)
 
 
 def list_(env: Env, ctx: Context, query: ListQuery) -> Page[SubnetPool]:

@@ -1,4 +1,5 @@
-"""Shared topology builders for the router and floating IP tests (real API, real DB)."""
+"""Shared builders for the API tests (real app, real database): networks, subnets, ports,
+routers, and the Neutron error type of a response."""
 
 from __future__ import annotations
 
