@@ -86,6 +86,27 @@ EXTENSIONS: tuple[Extension, ...] = (
               "Add port_details attribute to Floating IP resource"),
     Extension("floatingip-pools", "Floating IP Pools Extension",
               "Provides a floating IP pools API."),
+    Extension("dvr", "Distributed Virtual Router",
+              "Enables configuration of Distributed Virtual Routers."),
+    Extension("l3-ha", "HA Router extension", "Adds HA capability to routers."),
+    Extension("subnet-external-network", "Subnet belongs to an external network",
+              "Informs if the subnet belongs to an external network"),
+    Extension("binding", "Port Binding",
+              "Expose port bindings of a virtual port to external application"),
+    Extension("allowed-address-pairs", "Allowed Address Pairs",
+              "Provides allowed address pairs"),
+    Extension("extra_dhcp_opt", "Neutron Extra DHCP options",
+              "Extra options configuration for DHCP. For example PXE boot options to DHCP "
+              "clients can be specified (e.g. tftp-server, server-ip-address, bootfile-name)"),
+    Extension("ip-substring-filtering", "IP address substring filtering",
+              "Provides IP address substring filtering when listing ports"),
+    Extension("metering", "Neutron Metering", "Neutron Metering extension."),
+    Extension("metering_source_and_destination_fields",
+              "Neutron Metering with source and destination filtering",
+              "Neutron Metering extension that enables the use of source and destination IP "
+              "prefixes to create metering label rules."),
+    Extension("service-type", "Neutron Service Type Management",
+              "API for retrieving service providers for Neutron advanced services"),
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from neutrino.api import changes, meta, quotas, routers, subnetpools, tags
+from neutrino.api import agents, changes, meta, metering, quotas, routers, subnetpools, tags
 from neutrino.api.bindings import ALL
 from neutrino.api.resources import Binding, collection, member
 
@@ -28,6 +28,8 @@ ROUTES: list[BaseRoute] = [
     Route("/v2.0/extensions", meta.extensions, methods=["GET"]),
     Route("/v2.0/extensions/{alias}", meta.extension, methods=["GET"]),
     Route("/v2.0/changes", changes.watch, methods=["GET"]),
+    Route("/v2.0/agents", agents.collection, methods=["GET"]),
+    Route("/v2.0/agents/{id}", agents.member, methods=["GET"]),
     Route("/v2.0/quotas", quotas.collection, methods=["GET"]),
     Route("/v2.0/quotas/{project_id}/default", quotas.default, methods=["GET"]),
     Route("/v2.0/quotas/{project_id}/details", quotas.details, methods=["GET"]),
@@ -43,6 +45,8 @@ ROUTES: list[BaseRoute] = [
     Route("/v2.0/routers/{id}/add_extraroutes", routers.add_extraroutes, methods=["PUT"]),
     Route("/v2.0/routers/{id}/remove_extraroutes", routers.remove_extraroutes, methods=["PUT"]),
     Route("/v2.0/floatingip_pools", collection(routers.FLOATINGIP_POOLS), methods=["GET"]),
+    *(r for binding in metering.BINDINGS for r in resource_routes(binding)),
+    Route("/v2.0/service-providers", collection(metering.SERVICE_PROVIDERS), methods=["GET"]),
     Route("/v2.0/{collection}/{id}/tags", tags.all_tags,
           methods=["GET", "POST", "PUT", "DELETE"]),
     Route("/v2.0/{collection}/{id}/tags/{tag}", tags.one_tag, methods=["GET", "PUT", "DELETE"]),

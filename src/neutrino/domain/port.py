@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
@@ -133,3 +134,27 @@ class PortUpdate:
     binding_profile: Any = UNSET
     status: Any = UNSET
 
+
+
+def pairs_with_mac(pairs: Sequence[AddressPair], mac: str) -> tuple[AddressPair, ...]:
+    """Allowed address pairs as stored: a pair without a MAC takes the port's (Neutron's
+    `_process_create_allowed_address_pairs`)."""
+    return tuple(p if p.mac_address is not None else replace(p, mac_address=mac) for p in pairs)
+
+
+def created_dhcp_opts(opts: Sequence[DhcpOpt]) -> tuple[DhcpOpt, ...]:
+    """On create, an option without a value is no option."""
+    return tuple(o for o in opts if o.opt_value is not None)
+
+
+def merged_dhcp_opts(old: Sequence[DhcpOpt], updates: Sequence[DhcpOpt]) -> tuple[DhcpOpt, ...]:
+    """Neutron's extra_dhcp_opt update: options are keyed by (name, ip_version); a given value
+    replaces or adds one, a null value removes one, and options not named are kept."""
+    merged = {(o.opt_name, o.ip_version): o for o in old}
+    for opt in updates:
+        key = (opt.opt_name, opt.ip_version)
+        if opt.opt_value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = opt
+    return tuple(merged.values())

@@ -58,6 +58,9 @@ class Router(Standard):
     # Filled on read from the gateway port (None without one).
     external_gateway_info: GatewayInfo | None = None
     routes: tuple[HostRoute, ...] = ()
+    # dvr / l3-ha: admin-only flags; they change only while the router is down.
+    distributed: bool = False
+    ha: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +70,8 @@ class RouterCreate:
     description: str = ""
     admin_state_up: bool = True
     external_gateway_info: GatewayRequest | None = None
+    distributed: Any = UNSET  # bool; UNSET (or null) takes the default, False
+    ha: Any = UNSET  # bool
     tags: tuple[str, ...] = ()
 
 
@@ -77,6 +82,8 @@ class RouterUpdate:
     admin_state_up: Any = UNSET
     external_gateway_info: Any = UNSET  # GatewayRequest | None (None clears the gateway)
     routes: Any = UNSET  # tuple[HostRoute, ...]
+    distributed: Any = UNSET  # bool
+    ha: Any = UNSET  # bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +165,22 @@ def port_in_use(port_id: str, network_id: str, device_id: str) -> Conflict:
     return Conflict(
         f"Unable to complete operation on port {port_id} for network {network_id}. "
         f"Port already has an attached device {device_id}.", type_name="PortInUse")
+
+
+def check_mode_change(old: Router, changes: dict[str, Any]) -> None:
+    """Neutron's DVR and HA migration checks: `distributed` and `ha` change only on a router
+    that is administratively down (after this update)."""
+    admin_up = changes.get("admin_state_up", old.admin_state_up)
+    if not admin_up:
+        return
+    if "distributed" in changes and changes["distributed"] != old.distributed:
+        raise bad_router_request(
+            "Cannot change the 'distributed' attribute of active routers. Please set router "
+            "admin_state_up to False prior to upgrade")
+    if "ha" in changes and changes["ha"] != old.ha:
+        raise bad_router_request(
+            "Cannot change HA attribute of active routers. Please set router admin_state_up "
+            "to False prior to upgrade")
 
 
 # --------------------------------------------------------------------------- interfaces

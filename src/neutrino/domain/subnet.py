@@ -39,6 +39,8 @@ class Subnet(Standard):
     ipv6_ra_mode: str | None = None
     ipv6_address_mode: str | None = None
     subnetpool_id: str | None = None
+    # subnet-external-network: the network's router:external, derived on read (not stored).
+    external: bool = False
 
     @property
     def is_auto_address(self) -> bool:

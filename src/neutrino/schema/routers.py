@@ -1,4 +1,5 @@
-"""The router resource (neutron-lib `router`, `ext-gw-mode`, `extraroute`)."""
+"""The router resource (neutron-lib `router`, `ext-gw-mode`, `extraroute`, `dvr`,
+`l3-ha`)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from neutrino.domain.router import (
     RouterCreate,
     RouterUpdate,
 )
+from neutrino.domain.standard import UNSET
 from neutrino.domain.values import HostRoute
 from neutrino.schema.attributes import Attr, Resource, dump_json_list, standard_attrs
 
@@ -45,6 +47,11 @@ def gateway_request(value: Any) -> GatewayRequest | None:
     )
 
 
+def bool_or_unset(value: Any) -> Any:
+    """`convert_to_boolean_if_not_none`: null means "not specified" (the default applies)."""
+    return UNSET if value is None else v.to_bool(value)
+
+
 def dump_gateway(value: GatewayInfo | None) -> dict[str, Any] | None:
     return None if value is None else value.to_json()
 
@@ -61,6 +68,8 @@ ROUTER = Resource(
         Attr("external_gateway_info", gateway_request, post=True, put=True,
              dump=dump_gateway),
         Attr("routes", v.host_routes, put=True, dump=dump_json_list),
+        Attr("distributed", bool_or_unset, post=True, put=True, admin_only=True),
+        Attr("ha", bool_or_unset, post=True, put=True, admin_only=True),
     ),
 )
 

@@ -1,4 +1,5 @@
-"""The subnet resource (neutron-lib `subnet`, `subnet_allocation`, `default-subnetpools`)."""
+"""The subnet resource (neutron-lib `subnet`, `subnet_allocation`, `default-subnetpools`,
+`subnet-external-network`)."""
 
 from __future__ import annotations
 
@@ -63,5 +64,6 @@ SUBNET = Resource(
         Attr("ipv6_ra_mode", ipv6_mode, post=True, filter=True, sort=True),
         Attr("ipv6_address_mode", ipv6_mode, post=True, filter=True, sort=True),
         Attr("shared", v.to_bool, visible=False, filter=True),
+        Attr("router:external", v.to_bool, filter=True, field="external"),
     ),
 )

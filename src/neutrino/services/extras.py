@@ -32,9 +32,12 @@ def foreign_ports_on_network(tx: Tx, net: Network) -> bool:
 
 
 def delete_network_children(tx: Tx, env: Env, ctx: Context, net: Network) -> None:
-    """Delete the network's service-owned ports and its subnets; 409 if user ports remain."""
-    from neutrino.services import ports, subnets
+    """Delete the network's service-owned ports, unused floating IPs and its subnets; 409 if
+    user ports remain."""
+    from neutrino.services import floatingips, ports, subnets
 
+    if net.external:
+        floatingips.delete_disassociated_in(tx, env, net.id)
     if subnet_repo.user_ports_on_network(tx, net.id):
         raise InUse(
             f"Unable to complete operation on network {net.id}. There are one or more ports "

@@ -196,11 +196,22 @@ def delete(env: Env, ctx: Context, fip_id: str) -> None:
     with env.db.write() as tx:
         fip = load_visible(tx, ctx, fip_id, for_update=True)
         common.require_owner(ctx, fip, "delete", RESOURCE)
-        repo.delete(tx, fip.id)
-        port = port_repo.get(tx, fip.floating_port_id)
-        if port is not None:
-            ports.delete_in(tx, env, port)
-        _record(tx, fip, Op.DELETE)
+        _delete_in(tx, env, fip)
+
+
+def _delete_in(tx: Tx, env: Env, fip: FloatingIp) -> None:
+    repo.delete(tx, fip.id)
+    port = port_repo.get(tx, fip.floating_port_id)
+    if port is not None:
+        ports.delete_in(tx, env, port)
+    _record(tx, fip, Op.DELETE)
+
+
+def delete_disassociated_in(tx: Tx, env: Env, network_id: str) -> None:
+    """The external network is being deleted: its unused floating IPs go with it (Neutron's
+    `delete_disassociated_floatingips`); associated ones keep the network in use."""
+    for fip in repo.disassociated_on(tx, network_id):
+        _delete_in(tx, env, fip)
 
 
 # -- pools --------------------------------------------------------------------------------

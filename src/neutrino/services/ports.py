@@ -27,6 +27,9 @@ from neutrino.domain.port import (
     Port,
     PortCreate,
     PortUpdate,
+    created_dhcp_opts,
+    merged_dhcp_opts,
+    pairs_with_mac,
 )
 from neutrino.domain.standard import UNSET, changed_fields
 from neutrino.services import _common as common
@@ -78,8 +81,8 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: PortCreate) -> Port:
         fixed_ips=addresses,
         security_groups=groups,
         port_security_enabled=port_security,
-        allowed_address_pairs=req.allowed_address_pairs,
-        extra_dhcp_opts=req.extra_dhcp_opts,
+        allowed_address_pairs=pairs_with_mac(req.allowed_address_pairs, mac),
+        extra_dhcp_opts=created_dhcp_opts(req.extra_dhcp_opts),
         binding=_binding(req.binding_host_id, req.binding_vnic_type, profile),
         tags=tuple(sorted(set(req.tags))),
     )
@@ -209,6 +212,12 @@ def update_in(
                                   port_security, old.device_owner)
     pairs = changes.get("allowed_address_pairs", old.allowed_address_pairs)
     _check_port_security(port_security, groups, pairs)
+    if "allowed_address_pairs" in changes:
+        changes["allowed_address_pairs"] = pairs_with_mac(
+            pairs, changes.get("mac_address", old.mac_address))
+    if "extra_dhcp_opts" in changes:
+        changes["extra_dhcp_opts"] = merged_dhcp_opts(old.extra_dhcp_opts,
+                                                      changes["extra_dhcp_opts"])
     new = replace(
         old,
         **{k: v for k, v in changes.items()

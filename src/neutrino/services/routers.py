@@ -108,6 +108,7 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: RouterCreate) -> Router:
     router = Router(
         id=common.new_id(), project_id=project_id, name=req.name,
         description=req.description, admin_state_up=req.admin_state_up,
+        distributed=bool(req.distributed), ha=bool(req.ha),
         tags=tuple(sorted(set(req.tags))),
     )
     gw_port = None
@@ -194,7 +195,9 @@ def update_in(tx: Tx, env: Env, ctx: Context, router_id: str, req: RouterUpdate,
     common.require_owner(ctx, old, "update", RESOURCE)
     common.check_revision(old, if_match)
     changes = changed_fields(req)
-    plain = {k: v for k, v in changes.items() if k in ("name", "description", "admin_state_up")}
+    rules.check_mode_change(old, changes)
+    plain = {k: v for k, v in changes.items()
+             if k in ("name", "description", "admin_state_up", "distributed", "ha")}
     new = replace(old, **plain)
     gw = _GatewayChange(new)
     if "external_gateway_info" in changes:

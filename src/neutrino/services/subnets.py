@@ -91,6 +91,7 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: SubnetCreate) -> Subnet:
         ipv6_ra_mode=given(req.ipv6_ra_mode) if v6_modes else None,
         ipv6_address_mode=given(req.ipv6_address_mode) if v6_modes else None,
         subnetpool_id=pool.id if pool else None,
+        external=net.external,
         tags=tuple(sorted(set(req.tags))),
     )
     subnet = repo.crud.insert(tx, subnet)
@@ -137,16 +138,17 @@ def load_visible(tx: Tx, ctx: Context, subnet_id: str, *, for_update: bool = Fal
     if subnet is None:
         raise common.found(None, RESOURCE, subnet_id)
     if ctx.is_admin or subnet.project_id == ctx.project_id:
-        return subnet
+        return repo.with_external(tx, [subnet])[0]
     net = net_repo.crud.get(tx, subnet.network_id)
     if net is None or not (net.shared or net.external):
         raise common.found(None, RESOURCE, subnet_id)
-    return subnet
+    return replace(subnet, external=net.external)
 
 
 def list_(env: Env, ctx: Context, query: ListQuery) -> Page[Subnet]:
     with env.db.read() as tx:
-        return repo.crud.list(tx, query, common.scope(ctx))
+        page = repo.crud.list(tx, query, common.scope(ctx))
+        return Page(repo.with_external(tx, page.items), page.has_more)
 
 
 def _require_owner(tx: Tx, ctx: Context, subnet: Subnet, action: str) -> None:

@@ -102,6 +102,11 @@ def by_router(tx: Tx, router_id: str) -> list[FloatingIp]:
     return _where(tx, t.c.router_id == router_id)
 
 
+def disassociated_on(tx: Tx, network_id: str) -> list[FloatingIp]:
+    """The floating IPs of an external network that no port uses."""
+    return _where(tx, t.c.floating_network_id == network_id, t.c.fixed_port_id.is_(None))
+
+
 def holder_of(tx: Tx, network_id: str, port_id: str, fixed_ip: str) -> str | None:
     """The floating IP on `network_id` already mapped to that port's fixed IP, if any."""
     stmt = sa.select(t.c.id).where(t.c.floating_network_id == network_id,

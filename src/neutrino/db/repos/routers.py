@@ -31,6 +31,8 @@ def _to_obj(row: Any, tags: tuple[str, ...]) -> Router:
         status=row.status,
         enable_snat=row.enable_snat,
         gw_port_id=row.gw_port_id,
+        distributed=row.distributed,
+        ha=row.ha,
     )
 
 
@@ -41,6 +43,8 @@ def _to_row(r: Router) -> dict[str, Any]:
         "status": r.status,
         "enable_snat": r.enable_snat,
         "gw_port_id": r.gw_port_id,
+        "distributed": r.distributed,
+        "ha": r.ha,
     }
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -90,14 +91,30 @@ def _shared_filter(values: tuple[Any, ...]) -> sa.ColumnElement[bool]:
     return t.c.network_id.in_(sa.select(networks.c.id).where(networks.c.shared.in_(values)))
 
 
+def _external_filter(values: tuple[Any, ...]) -> sa.ColumnElement[bool]:
+    """`?router:external=true`: a subnet is as external as its network."""
+    return t.c.network_id.in_(sa.select(networks.c.id).where(networks.c.external.in_(values)))
+
+
 crud: Crud[Subnet] = Crud(
     resource="subnet",
     table=t,
     to_obj=_to_obj,
     to_row=_to_row,
-    special_filters={"shared": _shared_filter},
+    special_filters={"shared": _shared_filter, "external": _external_filter},
     scope=_visible,
 )
+
+
+def with_external(tx: Tx, found: Sequence[Subnet]) -> list[Subnet]:
+    """Fill `external` (the network's router:external) on subnets: one query per page."""
+    net_ids = sorted({s.network_id for s in found})
+    if not net_ids:
+        return list(found)
+    stmt = sa.select(networks.c.id).where(networks.c.id.in_(net_ids),
+                                         networks.c.external.is_(True))
+    external = {r[0] for r in tx.conn.execute(stmt)}
+    return [replace(s, external=s.network_id in external) for s in found]
 
 
 def _load(tx: Tx, stmt: sa.Select[Any], *, with_tags: bool = True) -> list[Subnet]:

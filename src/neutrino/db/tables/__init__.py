@@ -3,6 +3,7 @@
 from neutrino.db.tables import (
     core,
     ipam,
+    metering,
     networks,
     ports,
     quotas,
@@ -17,6 +18,7 @@ __all__ = [
     "core",
     "ipam",
     "metadata",
+    "metering",
     "networks",
     "ports",
     "quotas",

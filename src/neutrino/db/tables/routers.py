@@ -15,6 +15,8 @@ routers = sa.Table(
     sa.Column("enable_snat", sa.Boolean, nullable=False),
     # Cleared before the gateway port is deleted, in the same transaction.
     sa.Column("gw_port_id", ID, sa.ForeignKey("ports.id"), nullable=True, unique=True),
+    sa.Column("distributed", sa.Boolean, nullable=False),
+    sa.Column("ha", sa.Boolean, nullable=False),
 )
 
 # Which ports belong to which router (interfaces and the gateway), as Neutron's routerports.

@@ -91,6 +91,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("subnet_id", name=op.f("pk_ipam_subnets")),
     )
     op.create_table(
+        "metering_labels",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.String(length=255), nullable=False),
+        sa.Column("name", sa.String(length=255), server_default="", nullable=False),
+        sa.Column("description", sa.String(length=1024), server_default="", nullable=False),
+        sa.Column("shared", sa.Boolean(), nullable=False),
+        sa.Column("created_at", neutrino.db.tables._columns.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", neutrino.db.tables._columns.UTCDateTime(), nullable=False),
+        sa.Column("revision_number", sa.BigInteger(), server_default="0", nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_metering_labels")),
+    )
+    with op.batch_alter_table("metering_labels", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_metering_labels_project_id"), ["project_id"], unique=False
+        )
+
+    op.create_table(
         "networks",
         sa.Column("id", sa.String(length=36), nullable=False),
         sa.Column("project_id", sa.String(length=255), nullable=False),
@@ -181,6 +198,39 @@ def upgrade() -> None:
             "security_group_id", name=op.f("uq_default_security_groups_security_group_id")
         ),
     )
+    op.create_table(
+        "metering_label_rules",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("project_id", sa.String(length=255), nullable=False),
+        sa.Column("name", sa.String(length=255), server_default="", nullable=False),
+        sa.Column("description", sa.String(length=255), server_default="", nullable=False),
+        sa.Column("metering_label_id", sa.String(length=36), nullable=False),
+        sa.Column("direction", sa.String(length=16), nullable=False),
+        sa.Column("excluded", sa.Boolean(), nullable=False),
+        sa.Column("remote_ip_prefix", sa.String(length=64), nullable=True),
+        sa.Column("source_ip_prefix", sa.String(length=64), nullable=True),
+        sa.Column("destination_ip_prefix", sa.String(length=64), nullable=True),
+        sa.Column("created_at", neutrino.db.tables._columns.UTCDateTime(), nullable=False),
+        sa.Column("updated_at", neutrino.db.tables._columns.UTCDateTime(), nullable=False),
+        sa.Column("revision_number", sa.BigInteger(), server_default="0", nullable=False),
+        sa.ForeignKeyConstraint(
+            ["metering_label_id"],
+            ["metering_labels.id"],
+            name=op.f("fk_metering_label_rules_metering_label_id_metering_labels"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_metering_label_rules")),
+    )
+    with op.batch_alter_table("metering_label_rules", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_metering_label_rules_metering_label_id"),
+            ["metering_label_id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_metering_label_rules_project_id"), ["project_id"], unique=False
+        )
+
     op.create_table(
         "ports",
         sa.Column("id", sa.String(length=36), nullable=False),
@@ -374,6 +424,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("enable_snat", sa.Boolean(), nullable=False),
         sa.Column("gw_port_id", sa.String(length=36), nullable=True),
+        sa.Column("distributed", sa.Boolean(), nullable=False),
+        sa.Column("ha", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["gw_port_id"], ["ports.id"], name=op.f("fk_routers_gw_port_id_ports")
         ),
@@ -580,6 +632,11 @@ def downgrade() -> None:
         batch_op.drop_index("ix_ports_device_id")
 
     op.drop_table("ports")
+    with op.batch_alter_table("metering_label_rules", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_metering_label_rules_project_id"))
+        batch_op.drop_index(batch_op.f("ix_metering_label_rules_metering_label_id"))
+
+    op.drop_table("metering_label_rules")
     op.drop_table("default_security_groups")
     with op.batch_alter_table("tags", schema=None) as batch_op:
         batch_op.drop_index("ix_tags_tag")
@@ -598,6 +655,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_networks_project_id"))
 
     op.drop_table("networks")
+    with op.batch_alter_table("metering_labels", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_metering_labels_project_id"))
+
+    op.drop_table("metering_labels")
     op.drop_table("ipam_subnets")
     op.drop_table("ipam_free_ranges")
     op.drop_table("ipam_allocations")
