@@ -12,7 +12,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
-from neutrino import changes
+from neutrino import changes, wire
 from neutrino.api.resources import context_of, json_response
 from neutrino.domain.change import to_plain
 from neutrino.domain.errors import BadRequest, PolicyNotAuthorized
@@ -40,8 +40,7 @@ async def watch(request: Request) -> Response:
     ctx = await context_of(request)
     if not ctx.is_service:
         raise PolicyNotAuthorized("(get_changes) is disallowed by policy")
-    changes.check_protocol(request.headers.get("x-neutrino-protocol")
-                           or request.query_params.get("protocol"))
+    wire.check(request.headers.get(wire.PROTOCOL_HEADER) or request.query_params.get("protocol"))
     since = int(_param(request, "since", 0, integer=True))
     limit = max(1, min(int(_param(request, "limit", 1000, integer=True)), MAX_LIMIT))
     timeout = min(_param(request, "timeout", 0, integer=False), MAX_TIMEOUT)
@@ -50,5 +49,5 @@ async def watch(request: Request) -> Response:
     return json_response({
         "changes": [to_plain(c) for c in batch.changes],
         "last_seq": batch.last_seq,
-        "protocol": changes.PROTOCOL_VERSIONS[-1],
+        "protocol": wire.SUPPORTED_MAJORS[-1],
     })

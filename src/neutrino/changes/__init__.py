@@ -5,6 +5,6 @@ Writes happen in `db.tx.Database.write()`, inside the request's own transaction.
 """
 
 from neutrino.changes.feed import Feed
-from neutrino.changes.log import PROTOCOL_VERSIONS, Batch, check_protocol, compact, read
+from neutrino.changes.log import Batch, compact, read
 
-__all__ = ["PROTOCOL_VERSIONS", "Batch", "Feed", "check_protocol", "compact", "read"]
+__all__ = ["Batch", "Feed", "compact", "read"]

@@ -1,4 +1,4 @@
-"""Read the change log from a sequence number, check the agent protocol, compact old entries.
+"""Read the change log from a sequence number, compact old entries.
 
 Waiting for new entries (long-poll) is `changes.feed.Feed`."""
 
@@ -8,10 +8,7 @@ from dataclasses import dataclass
 
 from neutrino.db import Database, changelog
 from neutrino.domain.change import Change
-from neutrino.domain.errors import BadRequest, Gone
-
-# Agent protocol major versions this server speaks (DESIGN decision 8).
-PROTOCOL_VERSIONS = (1,)
+from neutrino.domain.errors import Gone
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,21 +17,6 @@ class Batch:
 
     changes: list[Change]
     last_seq: int
-
-
-def check_protocol(version: str | None) -> int:
-    """The protocol major version a watcher asked for, or 400 if we don't speak it."""
-    if version is None:
-        return PROTOCOL_VERSIONS[-1]
-    major = version.split(".", 1)[0]
-    if not major.isdigit() or int(major) not in PROTOCOL_VERSIONS:
-        supported = ", ".join(str(v) for v in PROTOCOL_VERSIONS)
-        raise BadRequest(
-            f"agent protocol version {version} is not supported by this server "
-            f"(supported major versions: {supported}); upgrade the agent or the server",
-            type_name="IncompatibleProtocolVersion",
-        )
-    return int(major)
 
 
 def read(db: Database, since: int, limit: int = 1000) -> Batch:
