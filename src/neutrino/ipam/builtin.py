@@ -61,6 +61,16 @@ _LOWEST = (
 _WHERE_RANGE = (free.c.subnet_id == sa.bindparam("sid"), free.c.last == sa.bindparam("key"))
 _DROP_RANGE = sa.delete(free).where(*_WHERE_RANGE)
 _RAISE_FIRST = sa.update(free).where(*_WHERE_RANGE).values(first=sa.bindparam("new_first"))
+# ... and of "release" / "allocate this address", which run on every port delete.
+_AT_OR_ABOVE = (
+    sa.select(free.c.first, free.c.last)
+    .where(free.c.subnet_id == sa.bindparam("sid"), free.c.last >= sa.bindparam("value"))
+    .order_by(free.c.last)
+    .limit(1)
+)
+_FIRST_OF = sa.select(free.c.first).where(*_WHERE_RANGE)
+_SET_LAST = sa.update(free).where(*_WHERE_RANGE).values(last=sa.bindparam("new_last"))
+_ADD_RANGE = free.insert()
 
 
 def _key(value: int) -> bytes:
@@ -221,31 +231,23 @@ class BuiltinIpam:
     def _range_at_or_above(self, tx: Tx, subnet_id: str, value: int) -> tuple[int, int] | None:
         """The free range with the smallest last address >= value (it holds `value` if its
         first address is <= value)."""
-        row = tx.conn.execute(
-            sa.select(free.c.first, free.c.last)
-            .where(free.c.subnet_id == subnet_id, free.c.last >= _key(value))
-            .order_by(free.c.last)
-            .limit(1)
-        ).first()
+        row = tx.conn.execute(_AT_OR_ABOVE, {"sid": subnet_id, "value": _key(value)}).first()
         return None if row is None else (_int(row.first), _int(row.last))
 
     def _split(self, tx: Tx, subnet_id: str, span: tuple[int, int], value: int) -> None:
         """Remove `value` from the free range `span` that holds it."""
         first, last = span
-        where = (free.c.subnet_id == subnet_id, free.c.last == _key(last))
+        params = {"sid": subnet_id, "key": _key(last)}
         if first == last:
-            tx.conn.execute(sa.delete(free).where(*where))
+            tx.conn.execute(_DROP_RANGE, params)
         elif value == last:
-            tx.conn.execute(sa.update(free).where(*where).values(last=_key(value - 1)))
+            tx.conn.execute(_SET_LAST, {**params, "new_last": _key(value - 1)})
         else:
             # The upper part keeps the row (and its key); the lower part, if any, is new.
-            tx.conn.execute(sa.update(free).where(*where).values(first=_key(value + 1)))
+            tx.conn.execute(_RAISE_FIRST, {**params, "new_first": _key(value + 1)})
             if first < value:
-                tx.conn.execute(
-                    free.insert().values(
-                        subnet_id=subnet_id, first=_key(first), last=_key(value - 1)
-                    )
-                )
+                tx.conn.execute(_ADD_RANGE, {"subnet_id": subnet_id, "first": _key(first),
+                                             "last": _key(value - 1)})
 
     def _give_back(self, tx: Tx, subnet_id: str, value: int) -> None:
         """Insert [value, value] into the free ranges, merged with adjacent ranges."""
@@ -254,37 +256,19 @@ class BuiltinIpam:
             return  # already free: nothing to do
         below = None
         if value > 0:
-            row = tx.conn.execute(
-                sa.select(free.c.first).where(
-                    free.c.subnet_id == subnet_id, free.c.last == _key(value - 1)
-                )
-            ).first()
+            row = tx.conn.execute(_FIRST_OF, {"sid": subnet_id, "key": _key(value - 1)}).first()
             below = None if row is None else _int(row.first)
         join_above = above is not None and above[0] == value + 1
-        if below is not None and join_above:
-            assert above is not None
-            tx.conn.execute(
-                sa.delete(free).where(free.c.subnet_id == subnet_id, free.c.last == _key(value - 1))
-            )
-            tx.conn.execute(
-                sa.update(free)
-                .where(free.c.subnet_id == subnet_id, free.c.last == _key(above[1]))
-                .values(first=_key(below))
-            )
+        if below is not None and above is not None and join_above:
+            tx.conn.execute(_DROP_RANGE, {"sid": subnet_id, "key": _key(value - 1)})
+            tx.conn.execute(_RAISE_FIRST, {"sid": subnet_id, "key": _key(above[1]),
+                                           "new_first": _key(below)})
         elif below is not None:
-            tx.conn.execute(
-                sa.update(free)
-                .where(free.c.subnet_id == subnet_id, free.c.last == _key(value - 1))
-                .values(last=_key(value))
-            )
-        elif join_above:
-            assert above is not None
-            tx.conn.execute(
-                sa.update(free)
-                .where(free.c.subnet_id == subnet_id, free.c.last == _key(above[1]))
-                .values(first=_key(value))
-            )
+            tx.conn.execute(_SET_LAST, {"sid": subnet_id, "key": _key(value - 1),
+                                        "new_last": _key(value)})
+        elif above is not None and join_above:
+            tx.conn.execute(_RAISE_FIRST, {"sid": subnet_id, "key": _key(above[1]),
+                                           "new_first": _key(value)})
         else:
-            tx.conn.execute(
-                free.insert().values(subnet_id=subnet_id, first=_key(value), last=_key(value))
-            )
+            tx.conn.execute(_ADD_RANGE, {"subnet_id": subnet_id, "first": _key(value),
+                                         "last": _key(value)})

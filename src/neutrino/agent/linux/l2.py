@@ -1,0 +1,361 @@
+"""The L2 applier: make one host's bridges, VXLAN devices, uplinks, FDB and taps equal to an
+`L2Spec`, over netlink (pyroute2).
+
+It diffs against what the kernel has, never against memory (STYLE habit 7): `read_actual`
+reads only our objects (names with our prefixes, plus VLAN sub-interfaces tagged with our
+alias), `plan` is a pure diff, and `apply` runs it. Applying twice is a no-op; a deleted
+bridge, VXLAN device or FDB entry comes back on the next apply; objects of networks that are
+gone are removed. Our bridges are ours: a device on one of them that the spec does not name
+is released (never deleted), so other components attach to a network through a port.
+
+Taps are created by `plug` (as Nova or a CNI plugin would), not here: a desired tap that does
+not exist yet is returned in `Applied.missing`, and `link_events` tells the loop when it
+appears.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import AsyncIterator, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pyroute2 import AsyncIPRoute, IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+from pyroute2.netlink.rtnl import RTM_DELLINK, RTM_NEWLINK, RTMGRP_LINK
+
+from neutrino.agent.desired import Bridge, FdbEntry, L2Spec, Tap, Uplink, Vxlan
+from neutrino.agent.names import BRIDGE_PREFIX, TAP_PREFIX, VXLAN_PREFIX
+
+ALIAS = "neutrino"  # ifalias on the VLAN sub-interfaces we create: their names aren't ours
+RELEASE = ""  # SetLink.master: leave whatever bridge the device is on
+OUR_PREFIXES = (BRIDGE_PREFIX, TAP_PREFIX, VXLAN_PREFIX)
+
+
+# -- steps: what plan() emits and apply() executes, in order -------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CreateBridge:
+    bridge: Bridge
+
+
+@dataclass(frozen=True, slots=True)
+class CreateVxlan:
+    vxlan: Vxlan
+
+
+@dataclass(frozen=True, slots=True)
+class CreateVlan:
+    uplink: Uplink
+
+
+@dataclass(frozen=True, slots=True)
+class SetLink:
+    """Change only the fields that are not None; `master=RELEASE` takes it off its bridge."""
+
+    name: str
+    master: str | None = None
+    mtu: int | None = None
+    up: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteLink:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddFdb:
+    entry: FdbEntry
+
+
+@dataclass(frozen=True, slots=True)
+class DelFdb:
+    entry: FdbEntry
+
+
+Step = CreateBridge | CreateVxlan | CreateVlan | SetLink | DeleteLink | AddFdb | DelFdb
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    steps: tuple[Step, ...]
+    missing: tuple[str, ...]  # port ids whose tap doesn't exist: leave them DOWN
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """What an apply did. `errors` are steps the kernel refused: the loop retries with
+    backoff (a level-triggered apply redoes whatever is still different)."""
+
+    steps: tuple[Step, ...]
+    missing: tuple[str, ...]
+    errors: tuple[tuple[Step, str], ...] = ()
+
+
+# -- the pure diff -------------------------------------------------------------------------
+
+def plan(desired: L2Spec, actual: L2Spec) -> Plan:
+    """The steps that turn `actual` into `desired`, in an order the kernel accepts:
+    deletions first (a recreated VXLAN device must release its VNI), then creations, then
+    link settings, then FDB entries (which need their device)."""
+    steps: list[Step] = []
+    want_br = {b.name: b for b in desired.bridges}
+    have_br = {b.name: b for b in actual.bridges}
+    want_vx = {v.name: v for v in desired.vxlans}
+    have_vx = {v.name: v for v in actual.vxlans}
+    want_up = {u.name: u for u in desired.uplinks}
+    have_up = {u.name: u for u in actual.uplinks}
+    want_tap = {t.name: t for t in desired.taps}
+    have_tap = {t.name: t for t in actual.taps}
+
+    # Deletions. A device whose identity differs (VNI, local address, VLAN) is recreated.
+    steps += [DeleteLink(n) for n in sorted(have_tap.keys() - want_tap.keys())]
+    fresh_vx = {n for n, v in want_vx.items()
+                if n not in have_vx or _vx_identity(have_vx[n]) != _vx_identity(v)}
+    steps += [DeleteLink(n) for n in sorted(have_vx) if n not in want_vx or n in fresh_vx]
+    ours_vlan = {n for n, u in have_up.items() if u.vlan_id is not None}
+    fresh_vlan = {n for n, u in want_up.items() if u.vlan_id is not None and (
+        n not in have_up or (have_up[n].parent, have_up[n].vlan_id) != (u.parent, u.vlan_id))}
+    steps += [DeleteLink(n) for n in sorted(ours_vlan)
+              if n not in want_up or n in fresh_vlan]
+    gone_br = have_br.keys() - want_br.keys()
+    steps += [DeleteLink(n) for n in sorted(gone_br)]
+    # A foreign device on a bridge we keep, that the spec doesn't name: release, never delete.
+    steps += [SetLink(n, master=RELEASE) for n, u in sorted(have_up.items())
+              if n not in want_up and n not in ours_vlan and u.bridge not in gone_br]
+    steps += [DelFdb(e) for e in sorted(set(actual.fdb) - set(desired.fdb))
+              if e.device in want_vx and e.device not in fresh_vx]
+
+    # Creations, born with their master, MTU and state.
+    steps += [CreateBridge(b) for n, b in sorted(want_br.items()) if n not in have_br]
+    steps += [CreateVxlan(want_vx[n]) for n in sorted(fresh_vx)]
+    steps += [CreateVlan(want_up[n]) for n in sorted(fresh_vlan)]
+
+    # Settings of what already exists.
+    for n, b in sorted(want_br.items()):
+        if n in have_br:
+            steps += _set(n, None, None, b.mtu, have_br[n].mtu, b.up, have_br[n].up)
+    for n, v in sorted(want_vx.items()):
+        if n not in fresh_vx:
+            h = have_vx[n]
+            steps += _set(n, v.bridge, h.bridge, v.mtu, h.mtu, v.up, h.up)
+    for n, u in sorted(want_up.items()):
+        if n in fresh_vlan:
+            continue
+        hu = have_up.get(n) or Uplink(n, bridge=RELEASE, up=False)  # flat, not enslaved yet
+        steps += _set(n, u.bridge, hu.bridge, u.mtu, hu.mtu, u.up, hu.up)
+    missing = []
+    for n, t in sorted(want_tap.items()):
+        if n not in have_tap:
+            missing.append(t.port_id)
+            continue
+        ht = have_tap[n]
+        steps += _set(n, t.bridge, ht.bridge, t.mtu, ht.mtu, t.up, ht.up)
+
+    have_fdb = {e for e in actual.fdb if e.device not in fresh_vx}
+    steps += [AddFdb(e) for e in desired.fdb if e not in have_fdb]
+    return Plan(tuple(steps), tuple(sorted(missing)))
+
+
+def _vx_identity(v: Vxlan) -> tuple[int, str, int, bool]:
+    return (v.vni, v.local_ip, v.dstport, v.learning)
+
+
+def _set(name: str, master: str | None, have_master: str | None, mtu: int | None,
+         have_mtu: int | None, up: bool, have_up: bool) -> list[Step]:
+    step = SetLink(name,
+                   master=master if master is not None and master != have_master else None,
+                   mtu=mtu if mtu is not None and mtu != have_mtu else None,
+                   up=up if up != have_up else None)
+    return [step] if step != SetLink(name) else []
+
+
+# -- the shell -----------------------------------------------------------------------------
+
+class L2:
+    """Reads and writes one network namespace's L2 objects (`netns=None`: our own).
+
+    One netlink socket per instance; close() it, or use it as a context manager. Not
+    thread-safe: the loop applies from one task."""
+
+    def __init__(self, netns: str | None = None) -> None:
+        self.netns = netns
+        self._ipr = IPRoute(netns=netns) if netns else IPRoute()
+        self._index: dict[str, int] = {}
+
+    def close(self) -> None:
+        self._ipr.close()
+
+    def __enter__(self) -> L2:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def read_actual(self) -> L2Spec:
+        """Our objects as the kernel has them, in the same shape as the desired spec.
+
+        Read with iproute2's JSON (`ip -j link`, `bridge -j fdb`), not pyroute2 dumps:
+        decoding 2,000 links in pyroute2 takes ~0.6 s (1.8 s with attribute lookups), `ip -j`
+        ~25 ms, and a no-op apply is mostly this read. Writes stay on netlink."""
+        links = _json(self.netns, "ip", "link", "show")
+        # details (-d) only for the few devices that need them: they triple the output
+        # Details (-d) only for the few devices that need them: they triple the output.
+        # VLANs are found by our alias (`type vlan` lists every link on a kernel without
+        # 802.1Q).
+        details = [*_json(self.netns, "ip", "-d", "link", "show", "type", "bridge"),
+                   *_json(self.netns, "ip", "-d", "link", "show", "type", "vxlan")]
+        for link in links:
+            if link.get("ifalias") == ALIAS:
+                details += _json(self.netns, "ip", "-d", "link", "show", "dev", link["ifname"])
+        info = {link["ifname"]: link.get("linkinfo") for link in details if "ifname" in link}
+        self._index = {link["ifname"]: link["ifindex"] for link in links}
+        ours_br = {n for n in self._index if n.startswith(BRIDGE_PREFIX)}
+        bridges, vxlans, uplinks, taps = [], [], [], []
+        for link in links:
+            name: str = link["ifname"]
+            li = info.get(name) or {}
+            kind, data = li.get("info_kind"), li.get("info_data") or {}
+            master: str = link.get("master", RELEASE)
+            mtu: int = link["mtu"]
+            up = "UP" in link.get("flags", ())
+            if name.startswith(BRIDGE_PREFIX) and kind == "bridge":
+                bridges.append(Bridge(name, mtu, up))
+            elif name.startswith(VXLAN_PREFIX) and kind == "vxlan":
+                vxlans.append(Vxlan(name, data.get("id", 0), data.get("local", ""), master, mtu,
+                                    data.get("port", 0), bool(data.get("learning")), up))
+            elif name.startswith(TAP_PREFIX):
+                taps.append(Tap(name, master, mtu, up))
+            elif kind == "vlan" and link.get("ifalias") == ALIAS:
+                uplinks.append(Uplink(name, master, link.get("link"), data.get("id"), mtu, up))
+            elif master in ours_br:
+                uplinks.append(Uplink(name, master, up=up))
+        fdb = []
+        ours_vx = {v.name for v in vxlans}
+        # One dump of every FDB entry of the host: `bridge fdb show dev X` dumps them all too
+        # and filters in userspace (measured: 50-80 ms per device at 1,000 ports).
+        if ours_vx:
+            for e in _json(self.netns, "bridge", "fdb", "show"):
+                if e.get("ifname") in ours_vx and e.get("dst") and "self" in e.get("flags", ()):
+                    fdb.append(FdbEntry(e["ifname"], e["mac"].lower(), e["dst"]))
+        return L2Spec(
+            bridges=tuple(sorted(bridges, key=lambda b: b.name)),
+            vxlans=tuple(sorted(vxlans, key=lambda v: v.name)),
+            uplinks=tuple(sorted(uplinks, key=lambda u: u.name)),
+            fdb=tuple(sorted(set(fdb))),
+            taps=tuple(sorted(taps, key=lambda t: t.name)))
+
+    def plan(self, desired: L2Spec) -> Plan:
+        return plan(desired, self.read_actual())
+
+    def apply(self, desired: L2Spec) -> Applied:
+        """Read, diff, execute. A refused step doesn't stop the others: one broken network
+        must not hold back the rest of the host."""
+        p = self.plan(desired)
+        index = dict(self._index)  # from the read just made
+        errors = []
+        for step in p.steps:
+            try:
+                self._execute(step, index)
+            except (NetlinkError, KeyError, IndexError) as e:
+                errors.append((step, f"{type(e).__name__}: {e}"))
+        return Applied(p.steps, p.missing, tuple(errors))
+
+    def _execute(self, step: Step, index: dict[str, int]) -> None:
+        ipr = self._ipr
+        match step:
+            case DeleteLink(name):
+                ipr.link("del", index=index.pop(name))
+            case CreateBridge(b):
+                ipr.link("add", ifname=b.name, kind="bridge", mtu=b.mtu,
+                         state="up" if b.up else "down")
+                index[b.name] = ipr.link_lookup(ifname=b.name)[0]
+            case CreateVxlan(v):
+                ipr.link("add", ifname=v.name, kind="vxlan", vxlan_id=v.vni,
+                         vxlan_local=v.local_ip, vxlan_port=v.dstport,
+                         vxlan_learning=int(v.learning), mtu=v.mtu, master=index[v.bridge],
+                         state="up" if v.up else "down")
+                index[v.name] = ipr.link_lookup(ifname=v.name)[0]
+            case CreateVlan(u):
+                assert u.parent is not None and u.vlan_id is not None
+                kw: dict[str, Any] = {"mtu": u.mtu} if u.mtu else {}
+                ipr.link("add", ifname=u.name, kind="vlan", link=index[u.parent],
+                         vlan_id=u.vlan_id, master=index[u.bridge], **kw)
+                index[u.name] = ipr.link_lookup(ifname=u.name)[0]
+                ipr.link("set", index=index[u.name], ifalias=ALIAS,
+                         state="up" if u.up else "down")
+            case SetLink(name, master, mtu, up):
+                kw = {}
+                if master is not None:
+                    kw["master"] = index[master] if master else 0
+                if mtu is not None:
+                    kw["mtu"] = mtu
+                if up is not None:
+                    kw["state"] = "up" if up else "down"
+                ipr.link("set", index=index[name], **kw)
+            case AddFdb(e):
+                ipr.fdb("append", ifindex=index[e.device], lladdr=e.mac, dst=e.dst)
+            case DelFdb(e):
+                ipr.fdb("del", ifindex=index[e.device], lladdr=e.mac, dst=e.dst)
+
+
+def _json(netns: str | None, tool: str, *argv: str) -> list[dict[str, Any]]:
+    cmd = [tool, *(("-n", netns) if netns else ()), "-j", *argv]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    out: list[dict[str, Any]] = json.loads(done.stdout or "[]")
+    return out
+
+
+# -- link events: "look again" for the loop --------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class LinkEvent:
+    """One of our devices appeared or changed (`present`), or disappeared. Only a hint to
+    reconcile (STYLE habit 5); our own applies cause events too, and the apply that follows
+    is a no-op, so the loop settles."""
+
+    name: str
+    present: bool
+
+
+def _events(messages: Iterable[Any]) -> Iterator[LinkEvent]:
+    for m in messages:
+        kind = m["header"]["type"]
+        name = m.get_attr("IFLA_IFNAME") or ""
+        if kind in (RTM_NEWLINK, RTM_DELLINK) and name.startswith(OUR_PREFIXES):
+            yield LinkEvent(name, kind == RTM_NEWLINK)
+
+
+def link_events(netns: str | None = None) -> Iterator[LinkEvent]:
+    """Blocking iterator over link events of `netns`, for a thread:
+
+        for ev in link_events(): loop.call_soon_threadsafe(wake, ev)
+
+    Close the generator (`.close()`) to release its socket."""
+    ipr = IPRoute(netns=netns) if netns else IPRoute()
+    try:
+        ipr.bind(groups=RTMGRP_LINK)
+        while True:
+            yield from _events(ipr.get())
+    finally:
+        ipr.close()
+
+
+async def alink_events(netns: str | None = None) -> AsyncIterator[LinkEvent]:
+    """The same on the running asyncio loop, no thread needed:
+
+        async for ev in alink_events(): dirty.add(ev.name)
+
+    Cancel the task that iterates to stop it."""
+    ipr = AsyncIPRoute(netns=netns) if netns else AsyncIPRoute()
+    try:
+        await ipr.bind(groups=RTMGRP_LINK)
+        while True:
+            async for m in ipr.get():
+                for ev in _events((m,)):
+                    yield ev
+    finally:
+        ipr.close()
+
