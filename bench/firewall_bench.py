@@ -1,7 +1,9 @@
 """Firewall cost at scale, in a throwaway namespace (no traffic; needs root and nft).
 
 1,000 ports in one security group with 10 rules (8 ingress, 1 egress, 1 ingress from the
-group itself, like bench/dataplane/gen_fw.py), then one remote-group member change.
+group itself, like bench/dataplane/gen_fw.py), then: a no-op apply, a remote-group member
+joining (set element added over netlink; "element kernel work" is that change alone on the
+warm socket) and a member leaving (element deleted, then conntrack dumped and pruned).
 Usage: python bench/firewall_bench.py [PORTS]"""
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import time
 import uuid
 from dataclasses import replace
 
-from neutrino.agent.firewall import Firewall, firewall_spec, render
+from neutrino.agent.firewall import Firewall, firewall_spec, intervals, render
 from neutrino.wire.snapshot import HostSnapshot, SnapshotPort, SnapshotRule
 
 SG = "6a1f0c2e-9d3b-4c5e-8f70-1b2c3d4e5f60"
@@ -66,12 +68,19 @@ def main() -> None:
         t0 = time.perf_counter()
         fw.apply(spec, full=True)
         print(f"full replace of an existing ruleset: {ms(t0):.0f} ms")
-        t0 = time.perf_counter()
-        fw.apply(spec)
-        print(f"no-op apply (read digests + sets, compare): {ms(t0):.0f} ms")
 
-        totals, kernel, starts, computes = [], [], [], []
+        noops = []
+        for _ in range(7):
+            t0 = time.perf_counter()
+            fw.apply(spec)
+            noops.append(ms(t0))
+            assert fw.last_script is None
+        med = statistics.median
+        print(f"no-op apply (read digests + sets over netlink, compare): {med(noops):.1f} ms")
+
+        totals, applies, kernel, computes, removals = [], [], [], [], []
         members = snap.group_members[SG]
+        name = f"sg_{SG}_v4"
         for k in range(7):
             members = (*members, f"198.18.250.{k + 1}")
             t0 = time.perf_counter()
@@ -79,24 +88,27 @@ def main() -> None:
             computes.append(ms(t0))
             t0 = time.perf_counter()
             fw.apply(new)
-            totals.append(ms(t0))
+            applies.append(ms(t0))
+            totals.append(computes[-1] + applies[-1])
             assert fw.last_script is not None and fw.last_script.startswith("add element")
-            # the same element change run alone, against an empty `nft -f` (process start)
-            one = f"add element inet neutrino sg_{SG}_v4 {{ 198.18.251.{k + 1} }}\n"
+            # the kernel part alone: one element change on the firewall's warm socket
+            nl = fw._netlink
+            assert nl is not None
+            span = [intervals.interval(f"198.18.251.{k + 1}")]
             t0 = time.perf_counter()
-            fw._run(one)
-            with_work = ms(t0)
+            nl.change_elements("inet", "neutrino", [("add", name, 4, span)])
+            kernel.append(ms(t0))
+            nl.change_elements("inet", "neutrino", [("delete", name, 4, span)])
+            # and a member leaving: set update plus the conntrack dump and deletes
             t0 = time.perf_counter()
-            fw._run("")
-            start = ms(t0)
-            kernel.append(with_work - start)
-            starts.append(start)
-            members = (*members, f"198.18.251.{k + 1}")
-        med = statistics.median
+            fw.apply(firewall_spec(replace(snap, group_members={SG: members[:-1]})))
+            removals.append(ms(t0))
+            assert fw.last_script is not None and fw.last_script.startswith("delete element")
+            fw.apply(new)
         print(f"remote-group member change at {n} ports (median of 7): "
-              f"spec {med(computes):.0f} ms, apply total {med(totals):.1f} ms "
-              f"(read + `nft -f` of one element), element kernel work ~{med(kernel):.1f} ms, "
-              f"starting nft {med(starts):.1f} ms")
+              f"total {med(totals):.1f} ms = spec {med(computes):.1f} ms + apply "
+              f"{med(applies):.1f} ms; element kernel work {med(kernel):.2f} ms; "
+              f"a member leaving (with conntrack) {med(removals):.1f} ms")
     finally:
         subprocess.run(["ip", "netns", "del", ns], check=False)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -264,3 +265,151 @@ def test_remove_leaves_nothing_and_other_tables_alone(host: Host) -> None:
     assert [t for t in tables if t] == ["table inet theirs"]
     host.fw.remove()  # twice is fine
     assert host.probe("w2", "tcp:w1:80") == [True]
+
+
+# --------------------------------------------------------------------------- conntrack, IPv6
+
+ECHO = r'''
+import socket, sys, threading
+def serve(port: int) -> None:
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)  # dual stack: v4 and v6
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("::", port))
+    sock.listen(16)
+    print("ready", flush=True)
+    while True:
+        conn, _ = sock.accept()
+        threading.Thread(target=echo, args=(conn,), daemon=True).start()
+def echo(conn: socket.socket) -> None:
+    while data := conn.recv(100):
+        conn.sendall(data)
+def client(host: str, port: int, bind: str) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.settimeout(1.0)
+    if bind != "-":
+        sock.bind((bind, 0))
+    try:
+        sock.connect((host, port))
+    except OSError:
+        print("fail", flush=True)
+        return
+    print("connected", flush=True)
+    for line in sys.stdin:
+        try:
+            sock.sendall(line.encode())
+            ok = sock.recv(100) == line.encode()
+        except OSError:
+            ok = False
+        print("ok" if ok else "fail", flush=True)
+if __name__ == "__main__":
+    if sys.argv[1] == "serve":
+        serve(int(sys.argv[2]))
+    else:
+        client(sys.argv[2], int(sys.argv[3]), sys.argv[4] if len(sys.argv) > 4 else "-")
+'''
+
+
+def _echo_server(host: Host, role: str, port: int) -> None:
+    proc = subprocess.Popen(["ip", "netns", "exec", host.ns[role], sys.executable, "-c", ECHO,
+                             "serve", str(port)], stdout=subprocess.PIPE, text=True)
+    host.servers.append(proc)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+
+
+class _Conn:
+    """A long-lived TCP connection from a namespace; `alive()` sends a line and waits for
+    its echo."""
+
+    def __init__(self, host: Host, role: str, address: str, port: int, bind: str = "-"):
+        self.proc = subprocess.Popen(
+            ["ip", "netns", "exec", host.ns[role], sys.executable, "-c", ECHO, "client",
+             address, str(port), bind], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        host.servers.append(self.proc)
+        assert self.proc.stdout is not None
+        self.connected = self.proc.stdout.readline().strip() == "connected"
+
+    def alive(self) -> bool:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("ping\n")
+        self.proc.stdin.flush()
+        return self.proc.stdout.readline().strip() == "ok"
+
+
+def test_removing_a_rule_ends_the_connections_it_allowed(host: Host) -> None:
+    _echo_server(host, "w1", 7000)
+    allow = _rule(WEB, "ingress", "tcp", 7000, 7000)
+    host.apply(rules=(*host.snap.rules, allow))
+    conn = _Conn(host, "w2", host.ips["w1"], 7000)
+    other = _Conn(host, "w2", host.ips["w1"], 22)  # allowed by another rule: untouched
+    assert conn.connected and conn.alive() and other.connected
+    host.apply(rules=tuple(r for r in host.snap.rules if r is not allow))
+    assert not conn.alive()
+    assert host.fw.forgotten == 1
+    assert host.probe("w2", "tcp:w1:22") == [True]
+
+
+def test_a_member_leaving_ends_the_connections_it_allowed(host: Host) -> None:
+    _echo_server(host, "w2", 7001)
+    host.apply(ports=host.port("w3", security_groups=(OPEN, PEERS)),
+               rules=(*host.snap.rules, _rule(PEERS, "ingress", "tcp", 7001, 7001,
+                                              remote=PEERS)),
+               group_members={PEERS: (host.ips["w2"], host.ips["w3"])})
+    conn = _Conn(host, "w3", host.ips["w2"], 7001)
+    assert conn.connected and conn.alive()
+    script = host.apply(group_members={PEERS: (host.ips["w2"],)})
+    assert script is not None and script.startswith("delete element")
+    assert not conn.alive()
+    assert host.fw.forgotten == 1
+    assert _Conn(host, "w3", host.ips["w2"], 7001).connected is False
+
+
+V6 = {"w1": "2001:db8:77::1", "w2": "2001:db8:77::2", "w3": "2001:db8:77::3"}
+
+
+def _ipv6(host: Host) -> None:
+    """Give the ports IPv6 fixed addresses and let their link-local addresses settle."""
+    for role, address in V6.items():
+        run(host.ns[role], "ip", "addr", "add", f"{address}/64", "dev", "eth0", "nodad")
+    for role in V6:
+        for _ in range(40):
+            if not run(host.ns[role], "ip", "-6", "addr", "show", "dev", "eth0",
+                       "tentative").stdout.strip():
+                break
+            time.sleep(0.1)
+    ports = tuple(replace(p, fixed_ips=(*p.fixed_ips, (SUBNET + "6", V6[role])))
+                  for p in host.snap.ports for role in V6 if p.id == host.ids[role])
+    host.apply(ports=ports, rules=(
+        *host.snap.rules, _rule(WEB, "ingress", "tcp", 7000, 7000, ethertype="IPv6"),
+        _rule(WEB, "ingress", "icmp", ethertype="IPv6"), _rule(WEB, "egress", ethertype="IPv6"),
+        _rule(OPEN, "egress", ethertype="IPv6")))
+    _echo_server(host, "w1", 7000)
+    _echo_server(host, "w1", 7002)
+
+
+def test_ipv6_rules_neighbour_discovery_and_spoofing(host: Host) -> None:
+    _ipv6(host)
+    w1, w2, w3 = V6["w1"], V6["w2"], V6["w3"]
+    assert run(host.ns["w2"], "ping", "-6", "-c1", "-W1", w1, check=False).returncode == 0
+    assert _Conn(host, "w2", w1, 7000).connected  # allowed
+    assert not _Conn(host, "w2", w1, 7002).connected  # no rule for 7002
+    # w3 allows no ingress: ping fails, but neighbour discovery still resolves it
+    assert run(host.ns["w1"], "ping", "-6", "-c1", "-W1", w3, check=False).returncode != 0
+    neigh = run(host.ns["w1"], "ip", "-6", "neigh", "show", w3).stdout
+    assert host.macs["w3"] in neigh and "FAILED" not in neigh
+    # the EUI-64 link-local address passes the spoof check
+    lladdr = run(host.ns["w1"], "ip", "-6", "addr", "show", "dev", "eth0", "scope",
+                 "link").stdout.split("inet6 ")[1].split("/")[0]
+    assert run(host.ns["w2"], "ping", "-6", "-c1", "-W1", f"{lladdr}%eth0",
+               check=False).returncode == 0
+    # a source address the port does not own is dropped
+    run(host.ns["w2"], "ip", "addr", "add", "2001:db8:77::50/64", "dev", "eth0", "nodad")
+    assert not _Conn(host, "w2", w1, 7000, bind="2001:db8:77::50").connected
+    assert _Conn(host, "w2", w1, 7000, bind=w2).connected
+    # removing the IPv6 rule ends the IPv6 connection it allowed
+    conn = _Conn(host, "w2", w1, 7000, bind=w2)
+    assert conn.connected and conn.alive()
+    host.apply(rules=tuple(r for r in host.snap.rules
+                           if not (r.ethertype == "IPv6" and r.port_range_min == 7000)))
+    assert not conn.alive()
+    assert host.fw.forgotten == 3  # this one and the two opened above, all to :7000

@@ -9,14 +9,8 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neutrino.agent.firewall.compile import (
-    FirewallSpec,
-    collapsed,
-    firewall_spec,
-    render,
-    set_updates,
-    static_digest,
-)
+from neutrino.agent.firewall.render import render, set_updates, static_digest
+from neutrino.agent.firewall.spec import FirewallSpec, collapsed, firewall_spec
 from neutrino.agent.names import tap_name
 from neutrino.wire.snapshot import HostSnapshot, SnapshotPort, SnapshotRule
 

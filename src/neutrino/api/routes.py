@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from neutrino.api import agents, changes, meta, metering, quotas, routers, subnetpools, tags
+from neutrino.api import (
+    agent_protocol,
+    agents,
+    changes,
+    meta,
+    metering,
+    quotas,
+    routers,
+    subnetpools,
+    tags,
+)
 from neutrino.api.bindings import ALL
 from neutrino.api.resources import Binding, collection, member
 
@@ -28,8 +38,10 @@ ROUTES: list[BaseRoute] = [
     Route("/v2.0/extensions", meta.extensions, methods=["GET"]),
     Route("/v2.0/extensions/{alias}", meta.extension, methods=["GET"]),
     Route("/v2.0/changes", changes.watch, methods=["GET"]),
-    Route("/v2.0/agents", agents.collection, methods=["GET"]),
-    Route("/v2.0/agents/{id}", agents.member, methods=["GET"]),
+    *resource_routes(agents.AGENTS),
+    Route("/v2.0/neutrino/agents", agent_protocol.report, methods=["POST"]),
+    Route("/v2.0/neutrino/hosts/{host}/snapshot", agent_protocol.snapshot, methods=["GET"]),
+    Route("/v2.0/neutrino/ports/{id}/status", agent_protocol.port_status, methods=["PUT"]),
     Route("/v2.0/quotas", quotas.collection, methods=["GET"]),
     Route("/v2.0/quotas/{project_id}/default", quotas.default, methods=["GET"]),
     Route("/v2.0/quotas/{project_id}/details", quotas.details, methods=["GET"]),

@@ -61,6 +61,8 @@ def _server_config(section: dict[str, Any]) -> ServerConfig:
         segments=segments,
         max_page_size=int(section.get("max_page_size", base.max_page_size)),
         ipam_driver=str(section.get("ipam_driver", base.ipam_driver)),
+        mechanism_drivers=tuple(section.get("mechanism_drivers", base.mechanism_drivers)),
+        agent_down_time=float(section.get("agent_down_time", base.agent_down_time)),
         default_quotas=quotas,
         change_log_keep=int(section.get("change_log_keep", base.change_log_keep)),
         change_log_compact_every=float(

@@ -41,3 +41,8 @@ class ServerConfig:
     dns_domain: str = "openstacklocal."
     # The IPAM driver, by its name in the `neutrino.ipam` entry-point group.
     ipam_driver: str = "builtin"
+    # Mechanism drivers, by name in the `neutrino.mechanism_drivers` entry-point group, asked
+    # in order to bind a port; the first that binds wins.
+    mechanism_drivers: tuple[str, ...] = ("linux",)
+    # Seconds after its last heartbeat that an agent counts as down (Neutron's default).
+    agent_down_time: float = 75

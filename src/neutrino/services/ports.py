@@ -36,6 +36,7 @@ from neutrino.services import _common as common
 from neutrino.services import _fixed_ips as fixed_ips
 from neutrino.services import networks, quotas, security_groups
 from neutrino.services._env import Env
+from neutrino.wire import PortStatus
 
 RESOURCE = "port"
 PROTECTED_OWNERS = frozenset({*ROUTER_INTERFACE_OWNERS, ROUTER_GATEWAY_OWNER, FLOATINGIP_OWNER})
@@ -83,9 +84,11 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: PortCreate) -> Port:
         port_security_enabled=port_security,
         allowed_address_pairs=pairs_with_mac(req.allowed_address_pairs, mac),
         extra_dhcp_opts=created_dhcp_opts(req.extra_dhcp_opts),
-        binding=_binding(req.binding_host_id, req.binding_vnic_type, profile),
+        binding=Binding(host_id=req.binding_host_id, vnic_type=req.binding_vnic_type,
+                        profile=profile),
         tags=tuple(sorted(set(req.tags))),
     )
+    port = replace(port, binding=bind(tx, env, net, port))
     port = repo.insert(tx, port)
     tx.record(Change.of(Op.CREATE, RESOURCE, port))
     return port
@@ -104,11 +107,42 @@ def _check_network_owner_only(ctx: Context, net: Network, req: PortCreate) -> No
         raise PolicyNotAuthorized("(rule:create_port:device_owner) is disallowed by policy")
 
 
-def _binding(host: str, vnic_type: str, profile: dict[str, Any]) -> Binding:
-    """Unbound without a host; with one, bound only once a mechanism driver binds it
-    (no host agents exist yet, so a host is visibly `binding_failed`)."""
-    return Binding(host_id=host, vnic_type=vnic_type, profile=profile,
-                   vif_type=VIF_BINDING_FAILED if host else VIF_UNBOUND)
+def bind(tx: Tx, env: Env, net: Network, port: Port) -> Binding:
+    """The port's binding as the configured mechanism drivers decide it: unbound without a
+    host; with one, the first driver's binding that binds, else visibly `binding_failed`.
+
+    Only host, vnic type and profile of `port.binding` are read: a binding is always
+    recomputed from them, so binding twice gives the same answer."""
+    b = port.binding
+    wanted = Binding(host_id=b.host_id, vnic_type=b.vnic_type, profile=b.profile)
+    if not b.host_id:
+        return wanted
+    probe = replace(port, binding=wanted)
+    for driver in env.mechanisms:
+        bound = driver.bind(tx, net, probe, env.config)
+        if bound is not None:
+            return bound
+    return replace(wanted, vif_type=VIF_BINDING_FAILED)
+
+
+def rebind_failed(tx: Tx, env: Env, host: str) -> list[Port]:
+    """Bind again the ports on `host` whose binding failed (an agent registered there or
+    came back); each port that binds now is stored, DOWN, with its change recorded."""
+    rebound = []
+    nets: dict[str, Network | None] = {}
+    for old in repo.failed_on_host(tx, host):
+        if old.network_id not in nets:
+            nets[old.network_id] = net_repo.crud.get(tx, old.network_id, with_tags=False)
+        net = nets[old.network_id]
+        if net is None:
+            continue
+        binding = bind(tx, env, net, old)
+        if binding == old.binding:
+            continue
+        stored = repo.crud.update(tx, old, replace(old, binding=binding, status="DOWN"))
+        tx.record(Change.of(Op.UPDATE, RESOURCE, stored))
+        rebound.append(stored)
+    return rebound
 
 
 def _security_groups(
@@ -233,11 +267,14 @@ def update_in(
         new = replace(new, fixed_ips=addresses)
     if any(k.startswith("binding_") for k in changes):
         b = old.binding
-        new = replace(new, binding=_binding(
-            changes.get("binding_host_id", b.host_id),
-            changes.get("binding_vnic_type", b.vnic_type),
-            changes.get("binding_profile", b.profile),
-        ))
+        wanted = Binding(host_id=changes.get("binding_host_id", b.host_id),
+                         vnic_type=changes.get("binding_vnic_type", b.vnic_type),
+                         profile=changes.get("binding_profile", b.profile))
+        net = net_repo.crud.get(tx, old.network_id, with_tags=False)
+        if net is not None:
+            new = replace(new, binding=bind(tx, env, net, replace(new, binding=wanted)))
+        if new.binding != old.binding:  # plugged elsewhere (or unplugged): not up yet
+            new = replace(new, status="DOWN")
     if new == old:
         return old
     if groups != old.security_groups:
@@ -264,15 +301,34 @@ def delete_in(tx: Tx, env: Env, port: Port) -> None:
 
     floatingips.disassociate_port(tx, port)  # its floating IPs stay, unassociated (Neutron)
     subnets = subnet_repo.by_network(tx, port.network_id, with_tags=False)
-    fixed_ips.release(tx, env, subnets, port.fixed_ips)
     repo.delete(tx, port)
+    # Last: releasing locks the subnets' free ranges until commit, and every allocation on
+    # those subnets waits for that lock; the less work after it, the less they wait.
+    fixed_ips.release(tx, env, subnets, port.fixed_ips)
     tx.record(Change.of(Op.DELETE, RESOURCE, port))
 
 
-def set_status(env: Env, ctx: Context, port_id: str, status: str) -> Port:
-    """A backend reports the port's state (ACTIVE, DOWN, ERROR)."""
+PORT_STATUSES = ("ACTIVE", "DOWN", "ERROR")
+
+
+def report_status(env: Env, ctx: Context, report: PortStatus) -> tuple[Port, bool]:
+    """An agent reports what it achieved for a port: (the port as it now is, accepted).
+
+    A report about an older revision than the port's is stale (the port changed since the
+    agent looked; it will report on the new revision) and is ignored, not refused: the
+    agent's next pass fixes it anyway. A report that changes nothing writes nothing; a real
+    change bumps the revision and is recorded like any port update."""
     if not ctx.is_service:
         raise PolicyNotAuthorized("(update_port:status) is disallowed by policy")
-    if status not in ("ACTIVE", "DOWN", "BUILD", "ERROR"):
-        raise BadRequest(f"Invalid port status {status}")
-    return update(env, ctx, port_id, PortUpdate(status=status))
+    if report.status not in PORT_STATUSES:
+        raise BadRequest(f"Invalid port status {report.status}: must be one of "
+                         f"{', '.join(PORT_STATUSES)}")
+    with env.db.write() as tx:
+        old = repo.get(tx, report.port_id, for_update=True)
+        if old is None:
+            raise not_found(RESOURCE, report.port_id)
+        if report.revision < old.revision_number or report.status == old.status:
+            return old, report.revision >= old.revision_number
+        stored = repo.crud.update(tx, old, replace(old, status=report.status))
+        tx.record(Change.of(Op.UPDATE, RESOURCE, stored))
+        return stored, True

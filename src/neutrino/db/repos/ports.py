@@ -195,6 +195,20 @@ def on_network(tx: Tx, network_id: str) -> list[Port]:
     return [_build_row(r) for r in rows]
 
 
+def on_host(tx: Tx, host: str) -> list[Port]:
+    """Every port whose binding:host_id is `host`, ordered by id (one statement)."""
+    stmt = _select(tx.dialect).where(t.c.host_id == host).order_by(t.c.id)
+    return [_build_row(r) for r in tx.conn.execute(stmt)]
+
+
+def failed_on_host(tx: Tx, host: str) -> list[Port]:
+    """The ports on `host` whose binding failed, locked for update (PostgreSQL)."""
+    stmt = _select(tx.dialect).where(t.c.host_id == host, t.c.vif_type == "binding_failed")
+    if tx.dialect == "postgresql":
+        stmt = stmt.with_for_update(of=t)
+    return [_build_row(r) for r in tx.conn.execute(stmt.order_by(t.c.id))]
+
+
 def fixed_ips_of(tx: Tx, port_ids: Iterable[str]) -> dict[str, tuple[FixedIp, ...]]:
     id_list = list(port_ids)
     out: dict[str, list[FixedIp]] = defaultdict(list)

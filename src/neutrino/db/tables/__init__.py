@@ -1,6 +1,7 @@
 """Every table, registered on one MetaData (what Alembic migrations are written against)."""
 
 from neutrino.db.tables import (
+    agents,
     core,
     ipam,
     metering,
@@ -15,6 +16,7 @@ from neutrino.db.tables import (
 from neutrino.db.tables._columns import metadata
 
 __all__ = [
+    "agents",
     "core",
     "ipam",
     "metadata",

@@ -28,6 +28,7 @@ ports = sa.Table(
     sa.UniqueConstraint("network_id", "mac_address"),
     sa.Index("ix_ports_network_id_id", "network_id", "id"),
     sa.Index("ix_ports_device_id", "device_id"),
+    sa.Index("ix_ports_host_id", "host_id"),  # a host's snapshot reads its ports
 )
 
 # One row per fixed IP. The unique key is the last guard against handing out an address

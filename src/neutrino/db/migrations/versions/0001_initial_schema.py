@@ -40,6 +40,30 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "agents",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("host", sa.String(length=255), nullable=False),
+        sa.Column("agent_type", sa.String(length=255), nullable=False),
+        sa.Column("binary", sa.String(length=255), nullable=False),
+        sa.Column("topic", sa.String(length=255), nullable=False),
+        sa.Column("admin_state_up", sa.Boolean(), nullable=False),
+        sa.Column("description", sa.String(length=255), nullable=True),
+        sa.Column(
+            "configurations",
+            sa.JSON(none_as_null=True).with_variant(
+                postgresql.JSONB(none_as_null=True, astext_type=Text()), "postgresql"
+            ),
+            nullable=False,
+        ),
+        sa.Column("created_at", neutrino.db.tables._columns.UTCDateTime(), nullable=False),
+        sa.Column("started_at", neutrino.db.tables._columns.UTCDateTime(), nullable=False),
+        sa.Column("heartbeat_timestamp", neutrino.db.tables._columns.UTCDateTime(), nullable=False),
+        sa.Column("applied_seq", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("protocol", sa.String(length=16), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_agents")),
+        sa.UniqueConstraint("host", name=op.f("uq_agents_host")),
+    )
+    op.create_table(
         "change_log",
         sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("resource", sa.String(length=64), nullable=False),
@@ -288,6 +312,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ports", schema=None) as batch_op:
         batch_op.create_index("ix_ports_device_id", ["device_id"], unique=False)
+        batch_op.create_index("ix_ports_host_id", ["host_id"], unique=False)
         batch_op.create_index("ix_ports_network_id_id", ["network_id", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_ports_project_id"), ["project_id"], unique=False)
 
@@ -629,6 +654,7 @@ def downgrade() -> None:
     with op.batch_alter_table("ports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_ports_project_id"))
         batch_op.drop_index("ix_ports_network_id_id")
+        batch_op.drop_index("ix_ports_host_id")
         batch_op.drop_index("ix_ports_device_id")
 
     op.drop_table("ports")
@@ -664,6 +690,7 @@ def downgrade() -> None:
     op.drop_table("ipam_allocations")
     op.drop_table("change_seq")
     op.drop_table("change_log")
+    op.drop_table("agents")
     with op.batch_alter_table("address_scopes", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_address_scopes_project_id"))
 

@@ -1,4 +1,4 @@
-"""Security groups and port security as data: HostSnapshot -> FirewallSpec -> nft script.
+"""FirewallSpec -> nft script (pure): the full script, its static digest, set element updates.
 
 Pure (STYLE habit 4): no I/O here; `nft.py` is the shell that reads and writes the kernel.
 
@@ -29,230 +29,31 @@ entering from, or leaving to, a filtered tap.
 from __future__ import annotations
 
 import hashlib
-import ipaddress
-import re
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Final
 
-from neutrino.agent.names import NFT_TABLE, tap_name
-from neutrino.domain import validate
-from neutrino.wire.snapshot import HostSnapshot, SnapshotPort, SnapshotRule
+from neutrino.agent.firewall.spec import (
+    ICMP,
+    PORT_PROTOCOLS,
+    FirewallSpec,
+    PortSpec,
+    RuleSpec,
+    ident,
+    set_name,
+)
+from neutrino.agent.names import NFT_TABLE
 
-__all__ = ["FirewallSpec", "GroupSpec", "PortSpec", "RuleSpec", "SetSpec", "firewall_spec",
-           "render", "set_updates", "static_digest"]
+__all__ = ["DIGEST_SET", "render", "set_updates", "static_digest"]
 
-MAX_PORTS: Final = 0xFFFF  # a port index must fit 16 bits of the mark
 FROM_MASK: Final = 0xFFFF0000
 TO_MASK: Final = 0x0000FFFF
 DIGEST_SET: Final = "spec_digest"  # an empty set whose comment holds static_digest(spec)
-_PORT_PROTOCOLS: Final = frozenset({6, 17, 33, 132, 136})  # tcp udp dccp sctp udplite
-_ICMP: Final = {4: 1, 6: 58}
 _FAMILY: Final = {4: "ip", 6: "ip6"}
 _NFPROTO: Final = {4: "ipv4", 6: "ipv6"}
-_ETHERTYPE_VERSION: Final = {"IPv4": 4, "IPv6": 6}
 # Neutron's ICMPv6 allowances (neutron_lib.constants, agent/firewall.py).
 _ICMPV6_UNSPEC_SRC: Final = (131, 135, 143)  # MLD report, NS, MLDv2 report from :: (DAD)
 _ICMPV6_INGRESS: Final = (130, 135, 136)  # MLD query, NS, NA
 _ICMPV6_RA: Final = 134
-_SAFE_ID: Final = re.compile(r"[0-9A-Za-z][0-9A-Za-z_-]{0,63}")
-
-
-@dataclass(frozen=True, slots=True)
-class RuleSpec:
-    """One allow rule of a group, in canonical form (equal rules compare equal)."""
-
-    version: int  # 4 | 6
-    protocol: int | None = None  # IP protocol number; None = any
-    port_min: int | None = None  # L4 destination ports, or ICMP type
-    port_max: int | None = None  # ... or ICMP code
-    remote_prefix: str | None = None  # canonical network, never /0
-    remote_group: str | None = None  # matched through the set _set_name(group, version)
-
-
-@dataclass(frozen=True, slots=True)
-class GroupSpec:
-    id: str
-    ingress: tuple[RuleSpec, ...]  # sorted, no duplicates
-    egress: tuple[RuleSpec, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class PortSpec:
-    """A port on this host. `pairs` are (MAC, address or CIDR | None=any address): the port's
-    own MAC with each fixed IP (None when it has none) plus the allowed address pairs, and the
-    EUI-64 link-local address of each MAC that has an IPv6 pair, as Neutron allows."""
-
-    id: str
-    device: str
-    mac: str
-    port_security: bool
-    index: int  # 1..MAX_PORTS among filtered ports, 0 when port security is off
-    fixed_ips: tuple[str, ...] = ()
-    pairs: tuple[tuple[str, str | None], ...] = ()
-    groups: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class SetSpec:
-    """The addresses of a remote group's members, one family: `sg_<group>_v4|_v6`."""
-
-    group_id: str
-    version: int
-    elements: tuple[str, ...]  # collapsed (non-overlapping, non-adjacent) and sorted
-
-    @property
-    def name(self) -> str:
-        return _set_name(self.group_id, self.version)
-
-
-@dataclass(frozen=True, slots=True)
-class FirewallSpec:
-    ports: tuple[PortSpec, ...] = ()  # sorted by id
-    groups: tuple[GroupSpec, ...] = ()  # sorted by id; only groups of filtered ports
-    sets: tuple[SetSpec, ...] = ()  # sorted by name
-
-    @property
-    def filtered(self) -> tuple[PortSpec, ...]:
-        return tuple(p for p in self.ports if p.port_security)
-
-
-# --------------------------------------------------------------------------- spec
-
-
-def firewall_spec(snapshot: HostSnapshot) -> FirewallSpec:
-    """What the host's firewall must be. Deterministic: equal snapshots -> equal specs, and
-    the order of ports, rules and members in the snapshot does not matter."""
-    ports = sorted(snapshot.ports, key=lambda p: p.id)
-    filtered = [p for p in ports if p.port_security_enabled]
-    if len(filtered) > MAX_PORTS:
-        raise ValueError(f"{len(filtered)} filtered ports; at most {MAX_PORTS} per host")
-    index = {p.id: i for i, p in enumerate(filtered, start=1)}
-    used = sorted({g for p in filtered for g in p.security_groups})
-    groups = tuple(_group(g, [r for r in snapshot.rules if r.security_group_id == g])
-                   for g in used)
-    wanted = sorted({(r.remote_group, r.version) for g in groups for r in g.ingress + g.egress
-                     if r.remote_group is not None})
-    sets = tuple(SetSpec(gid, version, collapsed(snapshot.group_members.get(gid, ()), version))
-                 for gid, version in wanted)
-    return FirewallSpec(
-        ports=tuple(_port(p, index.get(p.id, 0)) for p in ports),
-        groups=groups, sets=tuple(sorted(sets, key=lambda s: s.name)))
-
-
-def collapsed(addresses: Iterable[str], version: int) -> tuple[str, ...]:
-    """The addresses of one family with every network that another one covers left out,
-    sorted: the form a set's elements are written and compared in. An interval set refuses
-    overlapping elements; adjacent ones are kept apart, so one member is one element."""
-    nets: dict[int, ipaddress.IPv4Network | ipaddress.IPv6Network] = {}
-    for text in addresses:
-        try:
-            net = ipaddress.ip_network(text, strict=False)
-        except ValueError:
-            continue
-        if net.version == version:
-            nets[int(net.network_address) << 8 | net.prefixlen] = net
-    kept: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
-    for net in sorted(nets.values(), key=lambda n: (int(n.network_address), n.prefixlen)):
-        if kept and int(net.network_address) <= int(kept[-1].broadcast_address):
-            continue  # sorted by start, shorter prefix first: the previous one covers it
-        kept.append(net)
-    return tuple(_net_text(n) for n in kept)
-
-
-def _net_text(net: ipaddress.IPv4Network | ipaddress.IPv6Network) -> str:
-    return str(net.network_address) if net.prefixlen == net.max_prefixlen else str(net)
-
-
-def _port(port: SnapshotPort, index: int) -> PortSpec:
-    mac = port.mac_address.lower()
-    fixed = tuple(sorted({ip for _, ip in port.fixed_ips}))
-    pairs: set[tuple[str, str | None]] = set()
-    for ip in fixed:
-        pairs.add((mac, _net_text(ipaddress.ip_network(ip, strict=False))))
-    for ip, pair_mac in port.allowed_address_pairs:
-        pairs.add(((pair_mac or mac).lower(), _net_text(ipaddress.ip_network(ip, strict=False))))
-    if not fixed:
-        pairs.add((mac, None))
-    for m in {m for m, a in pairs if a is not None and ":" in a}:
-        pairs.add((m, _link_local(m)))
-    return PortSpec(
-        id=port.id, device=tap_name(port.id), mac=mac,
-        port_security=port.port_security_enabled, index=index, fixed_ips=fixed,
-        pairs=tuple(sorted(pairs, key=lambda p: (p[0], p[1] or ""))),
-        groups=tuple(sorted(set(port.security_groups))) if port.port_security_enabled else ())
-
-
-def _link_local(mac: str) -> str:
-    octets = [int(x, 16) for x in mac.split(":")]
-    octets[0] ^= 0x02
-    eui = [*octets[:3], 0xFF, 0xFE, *octets[3:]]
-    return str(ipaddress.IPv6Address(bytes([0xFE, 0x80] + [0] * 6 + eui)))
-
-
-def _group(group_id: str, rules: list[SnapshotRule]) -> GroupSpec:
-    compiled: dict[str, set[RuleSpec]] = {"ingress": set(), "egress": set()}
-    for rule in rules:
-        spec = _rule(rule)
-        if spec is not None and rule.direction in compiled:
-            compiled[rule.direction].add(spec)
-    return GroupSpec(group_id, tuple(sorted(compiled["ingress"], key=_rule_key)),
-                     tuple(sorted(compiled["egress"], key=_rule_key)))
-
-
-def _rule_key(rule: RuleSpec) -> tuple[object, ...]:
-    return (rule.version, rule.protocol if rule.protocol is not None else -1,
-            rule.port_min if rule.port_min is not None else -1,
-            rule.port_max if rule.port_max is not None else -1,
-            rule.remote_prefix or "", rule.remote_group or "")
-
-
-def _rule(rule: SnapshotRule) -> RuleSpec | None:
-    """A stored rule in nft terms, or None if it can never match (the server validated it;
-    this only guards against a rule the kernel would refuse)."""
-    version = _ETHERTYPE_VERSION.get(rule.ethertype)
-    if version is None:
-        return None
-    proto_name = validate.canonical_protocol(rule.protocol, rule.ethertype)
-    try:
-        protocol = validate.protocol_number(proto_name)
-    except ValueError:
-        return None
-    if protocol == 0:  # "ip"/"hopopt"/"0": Neutron's "any protocol"
-        protocol = None
-    low, high = rule.port_range_min, rule.port_range_max
-    if protocol in _PORT_PROTOCOLS:
-        if low is not None or high is not None:
-            low, high = low if low is not None else high, high if high is not None else low
-            if (low, high) == (1, 65535) or (low, high) == (0, 65535):
-                low = high = None
-    elif protocol != _ICMP[version] or low is None:
-        low = high = None
-    prefix = None
-    if rule.remote_ip_prefix:
-        try:
-            net = ipaddress.ip_network(rule.remote_ip_prefix, strict=False)
-        except ValueError:
-            return None
-        if net.version != version:
-            return None
-        prefix = None if net.prefixlen == 0 else str(net)
-    return RuleSpec(version, protocol, low, high, prefix, rule.remote_group_id or None)
-
-
-def _ident(value: str) -> str:
-    """An id usable inside an nft identifier: kept when it is UUID-like, else a short hash."""
-    if _SAFE_ID.fullmatch(value):
-        return value
-    return "h" + hashlib.sha256(value.encode()).hexdigest()[:20]
-
-
-def _set_name(group_id: str, version: int) -> str:
-    return f"sg_{_ident(group_id)}_v{version}"
-
-
-# --------------------------------------------------------------------------- render
-
 
 def static_digest(spec: FirewallSpec) -> str:
     """A hash of everything in the script except set elements. Both tables carry it, so equal
@@ -261,12 +62,13 @@ def static_digest(spec: FirewallSpec) -> str:
     return hashlib.sha256(_tables(bare, "").encode()).hexdigest()
 
 
-def render(spec: FirewallSpec) -> str:
+def render(spec: FirewallSpec, digest: str | None = None) -> str:
     """The whole firewall as one `nft -f` transaction that replaces both of our tables (and
-    touches no other table): `add` then `delete` makes the delete valid when absent."""
+    touches no other table): `add` then `delete` makes the delete valid when absent.
+    `digest` is `static_digest(spec)` when the caller already has it."""
     head = "".join(f"add table {family} {NFT_TABLE}\ndelete table {family} {NFT_TABLE}\n"
                    for family in ("inet", "bridge"))
-    return head + _tables(spec, static_digest(spec))
+    return head + _tables(spec, digest if digest is not None else static_digest(spec))
 
 
 def set_updates(old: FirewallSpec, new: FirewallSpec) -> str | None:
@@ -316,8 +118,8 @@ def _inet(spec: FirewallSpec, digest: str) -> str:
             out.append("    elements = { " + ", ".join(s.elements) + " }")
         out.append("  }")
     out += _map("egress", "mark",
-                [f"0x{p.index << 16:08x} : jump out_{_ident(p.id)}" for p in ports])
-    out += _map("ingress", "mark", [f"0x{p.index:08x} : jump in_{_ident(p.id)}" for p in ports])
+                [f"0x{p.index << 16:08x} : jump out_{ident(p.id)}" for p in ports])
+    out += _map("ingress", "mark", [f"0x{p.index:08x} : jump in_{ident(p.id)}" for p in ports])
     established = "ct state established,related accept"
     for name, hook, prio, rule in (
             ("forward_out", "forward", 0, f"meta mark and 0x{FROM_MASK:08x} vmap @egress"),
@@ -326,11 +128,11 @@ def _inet(spec: FirewallSpec, digest: str) -> str:
         out += _chain(name, [established, rule],
                       f"type filter hook {hook} priority {prio}; policy accept;")
     for p in ports:
-        out += _chain(f"out_{_ident(p.id)}", _egress_rules(p))
-        out += _chain(f"in_{_ident(p.id)}", _ingress_rules(p))
+        out += _chain(f"out_{ident(p.id)}", _egress_rules(p))
+        out += _chain(f"in_{ident(p.id)}", _ingress_rules(p))
     for g in spec.groups:
-        out += _chain(f"sgout_{_ident(g.id)}", [_rule_text(r, "daddr") for r in g.egress])
-        out += _chain(f"sgin_{_ident(g.id)}", [_rule_text(r, "saddr") for r in g.ingress])
+        out += _chain(f"sgout_{ident(g.id)}", [_rule_text(r, "daddr") for r in g.egress])
+        out += _chain(f"sgin_{ident(g.id)}", [_rule_text(r, "saddr") for r in g.ingress])
     return "\n".join([*out, "}", ""])
 
 
@@ -341,7 +143,7 @@ def _egress_rules(p: PortSpec) -> list[str]:
             "meta nfproto ipv4 udp sport 68 udp dport 67 accept",
             "meta nfproto ipv6 udp sport 546 udp dport 547 accept",
             "meta l4proto ipv6-icmp accept",
-            *(f"jump sgout_{_ident(g)}" for g in p.groups), "drop"]
+            *(f"jump sgout_{ident(g)}" for g in p.groups), "drop"]
 
 
 def _ingress_rules(p: PortSpec) -> list[str]:
@@ -356,7 +158,7 @@ def _ingress_rules(p: PortSpec) -> list[str]:
              f"icmpv6 type {{ {', '.join(map(str, _ICMPV6_INGRESS))} }} accept"]
     if v6:
         rules.append(f"icmpv6 type {_ICMPV6_RA} accept")
-    return [*rules, *(f"jump sgin_{_ident(g)}" for g in p.groups), "drop"]
+    return [*rules, *(f"jump sgin_{ident(g)}" for g in p.groups), "drop"]
 
 
 def _rule_text(rule: RuleSpec, direction: str) -> str:
@@ -364,16 +166,16 @@ def _rule_text(rule: RuleSpec, direction: str) -> str:
     if rule.remote_prefix is not None:
         parts = [f"{family} {direction} {rule.remote_prefix}"]
     elif rule.remote_group is not None:
-        parts = [f"{family} {direction} @{_set_name(rule.remote_group, rule.version)}"]
+        parts = [f"{family} {direction} @{set_name(rule.remote_group, rule.version)}"]
     else:
         parts = [f"meta nfproto {_NFPROTO[rule.version]}"]
     if rule.protocol is not None:
         parts.append(f"meta l4proto {rule.protocol}")
-        if rule.protocol in _PORT_PROTOCOLS and rule.port_min is not None:
+        if rule.protocol in PORT_PROTOCOLS and rule.port_min is not None:
             ports = (str(rule.port_min) if rule.port_min == rule.port_max
                      else f"{rule.port_min}-{rule.port_max}")
             parts.append(f"th dport {ports}")
-        elif rule.protocol == _ICMP[rule.version] and rule.port_min is not None:
+        elif rule.protocol == ICMP[rule.version] and rule.port_min is not None:
             icmp = "icmp" if rule.version == 4 else "icmpv6"
             parts.append(f"{icmp} type {rule.port_min}")
             if rule.port_max is not None:
@@ -385,15 +187,15 @@ def _bridge(spec: FirewallSpec, digest: str) -> str:
     ports = spec.filtered
     out = [f"table bridge {NFT_TABLE} {{", *_digest_set(digest)]
     out += _map("from_port", "ifname",
-                [f'"{p.device}" : jump spoof_{_ident(p.id)}' for p in ports])
-    out += _map("to_port", "ifname", [f'"{p.device}" : jump to_{_ident(p.id)}' for p in ports])
+                [f'"{p.device}" : jump spoof_{ident(p.id)}' for p in ports])
+    out += _map("to_port", "ifname", [f'"{p.device}" : jump to_{ident(p.id)}' for p in ports])
     out += _chain("prerouting", ["iifname vmap @from_port"],
                   "type filter hook prerouting priority -300; policy accept;")
     out += _chain("forward", ["oifname vmap @to_port"],
                   "type filter hook forward priority -200; policy accept;")
     for p in ports:
-        out += _chain(f"spoof_{_ident(p.id)}", _spoof_rules(p))
-        out += _chain(f"to_{_ident(p.id)}",
+        out += _chain(f"spoof_{ident(p.id)}", _spoof_rules(p))
+        out += _chain(f"to_{ident(p.id)}",
                       [f"meta mark set meta mark and 0x{FROM_MASK:08x} or 0x{p.index:08x}"])
     return "\n".join([*out, "}", ""])
 

@@ -1,0 +1,213 @@
+"""The agent's reads and reports through the real app: host snapshots (two VXLAN hosts,
+security-group members, consistency with the change log, a fixed number of queries) and
+port status reports (applied, unchanged, stale, refused); on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.testclient import TestClient
+
+from neutrino import wire
+from neutrino.services._env import Env
+from tests.api.helpers import ALICE, err, net, port, rows, subnet
+from tests.api.helpers import changes as changes_of
+from tests.api.test_agents import AGENT, report
+
+
+def snapshot(client: TestClient, host: str) -> wire.HostSnapshot:
+    r = client.get(f"/v2.0/neutrino/hosts/{host}/snapshot", headers=AGENT)
+    assert r.status_code == 200, r.text
+    assert r.json()["protocol"] == wire.PROTOCOL_VERSION
+    return wire.HostSnapshot.from_json(r.json()["snapshot"])
+
+
+def on_host(client: TestClient, network: str, host: str, **attrs: Any) -> dict[str, Any]:
+    """Nova's way: an admin binds alice's port to a host."""
+    return port(client, network, **{"binding:host_id": host, "project_id": "alice",
+                                    "device_owner": "compute:nova", **attrs})
+
+
+def status(client: TestClient, port_id: str, value: str, revision: int,
+           headers: dict[str, str] | None = None) -> Any:
+    return client.put(f"/v2.0/neutrino/ports/{port_id}/status", headers=headers or AGENT,
+                      json={"status": {"port_id": port_id, "status": value,
+                                       "revision": revision}})
+
+
+def last_seq(env: Env) -> int:
+    return int(rows(env, "SELECT value FROM change_seq")[0][0])
+
+
+# -- snapshot ---------------------------------------------------------------------------------
+
+
+def test_two_vxlan_hosts_see_each_other(client: TestClient, env: Env) -> None:
+    report(client, "host-a", local_ip="192.0.2.1")
+    report(client, "host-b", local_ip="192.0.2.2")
+    n = net(client, ALICE)
+    sub = subnet(client, n, "10.7.0.0/24", ALICE, dns_nameservers=["10.7.0.53"],
+                 host_routes=[{"destination": "10.8.0.0/24", "nexthop": "10.7.0.254"}])
+    a = on_host(client, n, "host-a", allowed_address_pairs=[{"ip_address": "10.7.0.200"}])
+    b = on_host(client, n, "host-b")
+    elsewhere = net(client, ALICE)  # a network with no port on host-a: not in its snapshot
+    on_host(client, elsewhere, "host-b")
+
+    snap = snapshot(client, "host-a")
+    assert snap.host == "host-a" and snap.seq == last_seq(env)
+    assert [p.id for p in snap.ports] == [a["id"]]
+    (sp,) = snap.ports
+    assert sp.mac_address == a["mac_address"] and sp.device_owner == "compute:nova"
+    assert sp.fixed_ips == ((sub["id"], a["fixed_ips"][0]["ip_address"]),)
+    assert sp.allowed_address_pairs == (("10.7.0.200", a["mac_address"]),)
+    assert sp.security_groups == tuple(a["security_groups"])
+    assert sp.revision_number == a["revision_number"] and sp.status == "DOWN"
+    (sn,) = snap.networks
+    shown = client.get(f"/v2.0/networks/{n}").json()["network"]
+    assert (sn.id, sn.network_type, sn.segmentation_id, sn.mtu) == (
+        n, "vxlan", shown["provider:segmentation_id"], shown["mtu"])
+    assert sn.subnets == (wire.SnapshotSubnet(
+        id=sub["id"], cidr="10.7.0.0/24", ip_version=4, gateway_ip="10.7.0.1",
+        enable_dhcp=True, dns_nameservers=("10.7.0.53",),
+        host_routes=(("10.8.0.0/24", "10.7.0.254"),)),)
+    assert sn.remote_vteps == ("192.0.2.2",)
+    assert sn.remote_ports == (wire.RemotePort(
+        mac_address=b["mac_address"], ip_addresses=(b["fixed_ips"][0]["ip_address"],),
+        vtep="192.0.2.2"),)
+
+    other = snapshot(client, "host-b")
+    assert {p.id for p in other.ports} == {b["id"], *(p.id for p in other.ports
+                                                    if p.network_id == elsewhere)}
+    mine = next(x for x in other.networks if x.id == n)
+    assert mine.remote_vteps == ("192.0.2.1",)
+    assert [r.mac_address for r in mine.remote_ports] == [a["mac_address"]]
+    lonely = next(x for x in other.networks if x.id == elsewhere)
+    assert lonely.remote_vteps == () and lonely.remote_ports == ()
+
+
+def test_rules_and_remote_group_members(client: TestClient) -> None:
+    report(client, "host-a", local_ip="192.0.2.1")
+    n = net(client, ALICE)
+    subnet(client, n, "10.9.0.0/24", ALICE)
+    web = client.post("/v2.0/security-groups", json={"security_group": {"name": "web"}},
+                      headers=ALICE).json()["security_group"]
+    client.post("/v2.0/security-group-rules", headers=ALICE, json={"security_group_rule": {
+        "security_group_id": web["id"], "direction": "ingress", "protocol": "tcp",
+        "port_range_min": 80, "port_range_max": 80, "remote_ip_prefix": "0.0.0.0/0"}})
+    a = on_host(client, n, "host-a")  # in the project's default group
+    w = on_host(client, n, "host-a", security_groups=[web["id"]])
+    # Members on other hosts (and unbound ones) count too: with their address pairs.
+    m = port(client, n, ALICE, allowed_address_pairs=[{"ip_address": "10.9.0.0/28"}])
+    default = a["security_groups"][0]
+
+    snap = snapshot(client, "host-a")
+    groups = {r.security_group_id for r in snap.rules}
+    assert groups == {default, web["id"]}
+    http = [r for r in snap.rules if r.security_group_id == web["id"] and r.protocol == "tcp"]
+    assert [(r.port_range_min, r.port_range_max, r.remote_ip_prefix) for r in http] == [
+        (80, 80, "0.0.0.0/0")]
+    remote = {r.remote_group_id for r in snap.rules if r.remote_group_id}
+    assert remote == {default}  # the default group admits its own members
+    expected = {a["fixed_ips"][0]["ip_address"], m["fixed_ips"][0]["ip_address"],
+                "10.9.0.0/28"}
+    assert set(snap.group_members[default]) == expected
+    assert w["fixed_ips"][0]["ip_address"] not in snap.group_members[default]
+
+
+def test_snapshot_of_an_unknown_host_is_empty(client: TestClient, env: Env) -> None:
+    net(client)
+    snap = snapshot(client, "nowhere")
+    assert snap == wire.HostSnapshot(host="nowhere", seq=last_seq(env))
+
+
+def test_snapshot_is_for_agents_and_checks_the_protocol(client: TestClient) -> None:
+    r = client.get("/v2.0/neutrino/hosts/h/snapshot", headers=ALICE)
+    assert r.status_code == 403 and err(r) == "PolicyNotAuthorized"
+    r = client.get("/v2.0/neutrino/hosts/h/snapshot",
+                   headers={**AGENT, "X-Neutrino-Protocol": "2.0"})
+    assert r.status_code == 400 and err(r) == "IncompatibleProtocolVersion"
+
+
+@contextmanager
+def counted(env: Env) -> Iterator[list[str]]:
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(env.db.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(env.db.engine, "before_cursor_execute", count)
+
+
+def test_snapshot_queries_do_not_grow_with_ports(client: TestClient, env: Env) -> None:
+    report(client, "host-a", local_ip="192.0.2.1")
+    report(client, "host-b", local_ip="192.0.2.2")
+    n = net(client, ALICE)
+    subnet(client, n, "10.6.0.0/24", ALICE)
+    on_host(client, n, "host-a")
+    on_host(client, n, "host-b")
+    with counted(env) as few:
+        snapshot(client, "host-a")
+    for _ in range(10):
+        on_host(client, n, "host-a")
+        on_host(client, n, "host-b")
+    with counted(env) as many:
+        snap = snapshot(client, "host-a")
+    assert len(snap.ports) == 11 and len(snap.networks[0].remote_ports) == 11
+    assert len(many) == len(few) <= 12, many
+
+
+# -- port status ------------------------------------------------------------------------------
+
+
+def test_status_reports_apply_once_and_stale_ones_are_ignored(
+    client: TestClient, env: Env
+) -> None:
+    report(client, "host-a", local_ip="192.0.2.1")
+    n = net(client, ALICE)
+    p = on_host(client, n, "host-a")
+    rev = p["revision_number"]
+
+    r = status(client, p["id"], "ACTIVE", rev)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"status": {"port_id": p["id"], "status": "ACTIVE", "revision": rev + 1,
+                                   "reason": ""}, "accepted": True}
+    shown = client.get(f"/v2.0/ports/{p['id']}", headers=ALICE).json()["port"]
+    assert shown["status"] == "ACTIVE" and shown["revision_number"] == rev + 1
+    assert changes_of(env, "port", p["id"]) == ["create", "update"]
+
+    seq = last_seq(env)
+    again = status(client, p["id"], "ACTIVE", rev + 1)  # nothing to change: nothing written
+    assert again.status_code == 200 and again.json()["accepted"] is True
+    assert last_seq(env) == seq
+
+    stale = status(client, p["id"], "ERROR", rev)  # about the revision before the update
+    assert stale.status_code == 200 and stale.json()["accepted"] is False
+    assert stale.json()["status"]["status"] == "ACTIVE"
+    assert client.get(f"/v2.0/ports/{p['id']}").json()["port"]["status"] == "ACTIVE"
+    assert last_seq(env) == seq
+
+    down = status(client, p["id"], "DOWN", rev + 5)  # newer than ours: fine
+    assert down.json()["accepted"] is True and down.json()["status"]["status"] == "DOWN"
+
+
+def test_status_reports_are_checked(client: TestClient) -> None:
+    n = net(client, ALICE)
+    p = port(client, n, ALICE)
+    rev = p["revision_number"]
+    r = status(client, p["id"], "BUILD", rev)
+    assert r.status_code == 400 and "ACTIVE, DOWN, ERROR" in r.json()["NeutronError"]["message"]
+    assert status(client, p["id"], "ACTIVE", rev, headers=ALICE).status_code == 403
+    r = status(client, p["id"], "ACTIVE", rev, headers={**AGENT, "X-Neutrino-Protocol": "2.0"})
+    assert r.status_code == 400 and err(r) == "IncompatibleProtocolVersion"
+    r = status(client, "0b5d2a4e-0000-4000-8000-000000000000", "ACTIVE", 0)
+    assert r.status_code == 404 and err(r) == "PortNotFound"
+    r = client.put(f"/v2.0/neutrino/ports/{p['id']}/status", headers=AGENT,
+                   json={"status": {"status": "ACTIVE"}})  # no revision
+    assert r.status_code == 400
