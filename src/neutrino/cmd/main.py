@@ -1,4 +1,4 @@
-"""`neutrino` command line: serve, up, db upgrade."""
+"""`neutrino` command line: serve, up, agent, plug, unplug, db upgrade."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import argparse
 import ipaddress
 import logging
 import os
+import socket
+import subprocess
 import sys
 
 from neutrino.cmd import bootstrap, config
@@ -39,6 +41,70 @@ def _serve(args: argparse.Namespace, settings: config.Settings) -> int:
         loop="uvloop",
         http="httptools",
     )
+    return 0
+
+
+def _up(args: argparse.Namespace, settings: config.Settings) -> int:
+    """Server, plus an agent for this machine when we may touch its kernel (root)."""
+    from neutrino.cmd import agent
+
+    why_not = "--no-agent" if args.no_agent else agent.can_run_agent()
+    if why_not:
+        print(f"neutrino up: no local agent ({why_not}); serving the API alone", flush=True)
+        return _serve(args, settings)
+    host = args.agent_host or socket.gethostname()
+    server = f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:" \
+             f"{settings.port}"
+    cmd = [sys.executable, "-m", "neutrino.cmd.main", "agent", "--host", host,
+           "--server", server, "--local-ip", args.local_ip]
+    print(f"neutrino up: agent for host {host} (local ip {args.local_ip})", flush=True)
+    proc = subprocess.Popen(cmd)
+    try:
+        return _serve(args, settings)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _agent(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from neutrino.cmd import agent
+
+    try:
+        physical = agent.parse_mappings(args.physical_interface or [])
+    except ValueError as exc:
+        print(f"neutrino agent: {exc}", file=sys.stderr)
+        return 2
+    opts = agent.AgentOptions(
+        host=args.agent_host or socket.gethostname(), server=args.server,
+        local_ip=args.local_ip, physical_interfaces=physical, netns=args.netns,
+        report_interval=args.report_interval, resync_interval=args.resync_interval,
+        token=os.environ.get("OS_TOKEN") or None)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per long-poll
+    try:
+        return asyncio.run(agent.run_agent(opts))
+    except KeyboardInterrupt:
+        return 0
+
+
+def _plug(args: argparse.Namespace) -> int:
+    from neutrino.cmd import agent
+
+    if args.command == "unplug":
+        agent.unplug_port(args.port_id, args.host_netns)
+        return 0
+    try:
+        done = agent.plug_port(args.server, args.port_id, args.netns,
+                               host=args.agent_host, host_netns=args.host_netns)
+    except Exception as exc:
+        print(f"neutrino plug: {exc}", file=sys.stderr)
+        return 1
+    print(f"plugged port {done.port_id} into {args.netns}: {', '.join(done.addresses)}")
     return 0
 
 
@@ -91,6 +157,35 @@ def parser() -> argparse.ArgumentParser:
                        help="allow noauth on a non-loopback address")
         s.add_argument("--log-level", default="warning")
         s.add_argument("--access-log", action="store_true")
+        if name == "up":
+            s.add_argument("--agent-host", help="this machine's host name for the agent "
+                           "(default: the hostname)")
+            s.add_argument("--local-ip", default="127.0.0.1",
+                           help="the agent's VXLAN underlay address (default 127.0.0.1)")
+            s.add_argument("--no-agent", action="store_true",
+                           help="serve the API only; leave this machine's kernel alone")
+    a = sub.add_parser("agent", help="run the host agent: keep this host's kernel converged")
+    a.add_argument("--host", dest="agent_host",
+                   help="host name ports are bound to (binding:host_id; default: hostname)")
+    a.add_argument("--server", default="http://127.0.0.1:9696", help="server URL")
+    a.add_argument("--local-ip", help="VXLAN underlay address of this host")
+    a.add_argument("--physical-interface", action="append", metavar="PHYSNET:IFACE",
+                   help="interface carrying a physical network (flat, vlan); repeatable")
+    a.add_argument("--netns", help="manage this network namespace's kernel (default: ours); "
+                   "the agent itself stays here, so it reaches the server from here")
+    a.add_argument("--report-interval", type=float, default=10.0)
+    a.add_argument("--resync-interval", type=float, default=60.0)
+    for name, help_ in (("plug", "plug a port into a workload network namespace"),
+                        ("unplug", "remove a port's veth")):
+        pl = sub.add_parser(name, help=help_)
+        pl.add_argument("port_id")
+        pl.add_argument("--host-netns", help="the host's namespace (the agent's --netns)")
+        if name == "plug":
+            pl.add_argument("--netns", required=True, help="workload namespace (made if new)")
+            pl.add_argument("--server", default="http://127.0.0.1:9696")
+            pl.add_argument("--host", dest="agent_host",
+                            help="bind an unbound port to this host (default: hostname); "
+                            "must be the agent's --host")
     d = sub.add_parser("db", help="database schema")
     d.add_argument("db_command", choices=["upgrade", "current"])
     d.add_argument("--db", dest="db_url")
@@ -101,11 +196,17 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "agent":
+        return _agent(args)
+    if args.command in ("plug", "unplug"):
+        return _plug(args)
     flags = {k: getattr(args, k, None) for k in ("host", "port", "workers", "db_url", "data_dir",
                                                  "auth")}
     settings = config.load(args.config, **flags)
-    if args.command in ("serve", "up"):
+    if args.command == "serve":
         return _serve(args, settings)
+    if args.command == "up":
+        return _up(args, settings)
     return _db(args, settings)
 
 
