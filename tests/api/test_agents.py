@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from neutrino import wire
 from neutrino.services._env import Env
 from tests.api.helpers import ALICE, err, net, port, rows, subnet
 from tests.api.helpers import changes as changes_of
@@ -50,7 +51,7 @@ def bound_port(client: TestClient, network: str, host: str) -> dict[str, Any]:
 def test_registration_answers_a_neutron_agent_body(client: TestClient, env: Env) -> None:
     body = report(client, "host-a", local_ip="192.0.2.1",
                   physical_interfaces={"physnet1": "eth1"}, applied_seq=0)
-    assert body["protocol"] == "1.0"
+    assert body["protocol"] == wire.PROTOCOL_VERSION
     agent = body["agent"]
     assert agent["host"] == "host-a" and agent["agent_type"] == "Linux bridge agent"
     assert agent["binary"] == "neutrino-agent" and agent["topic"] == "N/A"

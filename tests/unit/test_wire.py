@@ -13,16 +13,21 @@ def sample() -> wire.HostSnapshot:
     subnet = wire.SnapshotSubnet(
         id="s1", cidr="10.0.0.0/24", ip_version=4, gateway_ip="10.0.0.1", enable_dhcp=True,
         dns_nameservers=("10.0.0.53",), host_routes=(("192.168.0.0/16", "10.0.0.254"),))
+    dhcp = wire.SnapshotPort(
+        id="d1", network_id="n1", mac_address="fa:16:3e:00:00:09",
+        fixed_ips=(("s1", "10.0.0.2"),), admin_state_up=True, device_owner="network:dhcp",
+        port_security_enabled=False, security_groups=(), allowed_address_pairs=(),
+        revision_number=1, status="ACTIVE")
     network = wire.SnapshotNetwork(
         id="n1", network_type="vxlan", physical_network=None, segmentation_id=1001, mtu=1450,
-        subnets=(subnet,), remote_vteps=("192.0.2.2",),
+        subnets=(subnet,), remote_vteps=("192.0.2.2",), dhcp_port=dhcp, dns_domain="example.org.",
         remote_ports=(wire.RemotePort("fa:16:3e:00:00:02", ("10.0.0.5",), "192.0.2.2"),))
     port = wire.SnapshotPort(
         id="p1", network_id="n1", mac_address="fa:16:3e:00:00:01",
         fixed_ips=(("s1", "10.0.0.4"),), admin_state_up=True, device_owner="compute:nova",
         port_security_enabled=True, security_groups=("g1",),
         allowed_address_pairs=(("10.0.0.100/32", "fa:16:3e:00:00:01"),), revision_number=3,
-        status="DOWN")
+        status="DOWN", extra_dhcp_opts=(("bootfile-name", "pxelinux.0", 4),), dns_name="vm1")
     rule = wire.SnapshotRule(
         id="r1", security_group_id="g1", direction="ingress", ethertype="IPv4",
         protocol="tcp", port_range_min=22, port_range_max=22, remote_ip_prefix=None,

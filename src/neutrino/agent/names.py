@@ -28,3 +28,10 @@ def vlan_name(interface: str, vlan_id: int) -> str:
     """`eth1.100`; a long interface name is cut so that the whole fits IFNAMSIZ."""
     suffix = f"{VLAN_SEPARATOR}{vlan_id}"
     return interface[: IFNAMSIZ - len(suffix)] + suffix
+
+DHCP_NETNS_PREFIX = "nqdhcp-"  # a network's DHCP namespace on this host
+
+
+def dhcp_netns(network_id: str) -> str:
+    """The namespace where this host serves DHCP for a network (Neutron's qdhcp-<id>)."""
+    return DHCP_NETNS_PREFIX + network_id

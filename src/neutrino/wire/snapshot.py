@@ -94,6 +94,10 @@ class SnapshotNetwork:
     # and their ports (static FDB entries).
     remote_vteps: tuple[str, ...] = ()
     remote_ports: tuple[RemotePort, ...] = ()
+    # DHCP (protocol 1.1): the network's `network:dhcp` port, the same on every host; each
+    # host's agent serves DHCP for its own ports from it (None when no subnet has DHCP).
+    dhcp_port: SnapshotPort | None = None
+    dns_domain: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +113,9 @@ class SnapshotPort:
     allowed_address_pairs: tuple[tuple[str, str], ...]  # (ip_address or cidr, mac_address)
     revision_number: int
     status: str
+    # (opt_name, opt_value, ip_version): Neutron's extra_dhcp_opts, served by the DHCP driver.
+    extra_dhcp_opts: tuple[tuple[str, str, int], ...] = ()
+    dns_name: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +172,11 @@ def _network(data: dict[str, Any]) -> SnapshotNetwork:
         RemotePort(mac_address=r["mac_address"], ip_addresses=tuple(r["ip_addresses"]),
                    vtep=r["vtep"])
         for r in data.get("remote_ports", ()))
+    dhcp_port = data.get("dhcp_port")
     return SnapshotNetwork(
         **{**data, "subnets": subnets, "remote_ports": remote_ports,
-           "remote_vteps": tuple(data.get("remote_vteps") or ())})
+           "remote_vteps": tuple(data.get("remote_vteps") or ()),
+           "dhcp_port": None if dhcp_port is None else _port(dhcp_port)})
 
 
 def _port(data: dict[str, Any]) -> SnapshotPort:
@@ -176,4 +185,6 @@ def _port(data: dict[str, Any]) -> SnapshotPort:
         "fixed_ips": _pairs(data.get("fixed_ips")),
         "security_groups": tuple(data.get("security_groups") or ()),
         "allowed_address_pairs": _pairs(data.get("allowed_address_pairs")),
+        "extra_dhcp_opts": tuple((str(n), str(v), int(ipv))
+                                 for n, v, ipv in data.get("extra_dhcp_opts") or ()),
     })
