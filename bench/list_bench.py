@@ -12,29 +12,14 @@ Prints p50/min/max milliseconds per kind of listing; nothing is asserted.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import statistics
 import time
-import urllib.parse
 from typing import Any
 
+from _neutron_http import Client  # bench/ is on sys.path when run as a script
+
 PROJECT = "listbench00000000000000000000001"
-HEADERS = {"X-Project-Id": PROJECT, "X-Roles": "admin", "Content-Type": "application/json"}
-
-
-class Client:
-    def __init__(self, url: str) -> None:
-        u = urllib.parse.urlsplit(url)
-        self.conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port or 80,
-                                               timeout=600)
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        self.conn.request(method, "/v2.0" + path,
-                          body=None if body is None else json.dumps(body), headers=HEADERS)
-        resp = self.conn.getresponse()
-        raw = resp.read()
-        return resp.status, json.loads(raw) if raw else None
 
 
 def timed(client: Client, path: str, repeats: int) -> tuple[list[float], int]:
@@ -69,7 +54,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--page", type=int, default=1000)
     a = ap.parse_args()
-    c = Client(a.url)
+    c = Client(a.url, PROJECT, timeout=600)
     c.call("PUT", f"/quotas/{PROJECT}", {"quota": {"port": -1, "network": -1, "subnet": -1}})
     _, net = c.call("POST", "/networks", {"network": {"name": "list-bench",
                                                       "project_id": PROJECT}})
@@ -104,7 +89,7 @@ def main() -> None:
         print(f"{f'every page of {a.page} (limit/marker)':<45} total {ms:6.1f} ms")
         print("SUMMARY " + json.dumps(summary))
     finally:
-        c = Client(a.url)
+        c = Client(a.url, PROJECT, timeout=600)
         _, listed = c.call("GET", f"/ports?network_id={net_id}&fields=id")
         for p in listed["ports"]:
             c.call("DELETE", f"/ports/{p['id']}")

@@ -11,35 +11,20 @@ Prints one line per (cidr, clients) and a JSON summary on the last line.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import statistics
 import threading
 import time
-import urllib.parse
 from collections import Counter
 from typing import Any
 
+from _neutron_http import Client  # bench/ is on sys.path when run as a script
+
 PROJECT = "portbench000000000000000000000001"
-HEADERS = {"X-Project-Id": PROJECT, "X-Roles": "admin", "Content-Type": "application/json"}
-
-
-class Client:
-    def __init__(self, url: str) -> None:
-        u = urllib.parse.urlsplit(url)
-        self.conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port or 80,
-                                               timeout=120)
-
-    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        self.conn.request(method, "/v2.0" + path,
-                          body=None if body is None else json.dumps(body), headers=HEADERS)
-        resp = self.conn.getresponse()
-        raw = resp.read()
-        return resp.status, json.loads(raw) if raw else None
 
 
 def run(url: str, cidr: str, clients: int, total: int) -> dict[str, Any]:
-    admin = Client(url)
+    admin = Client(url, PROJECT)
     _, net = admin.call("POST", "/networks", {"network": {"name": f"pb-{cidr}-{clients}",
                                                           "project_id": PROJECT}})
     net_id = net["network"]["id"]
@@ -53,7 +38,7 @@ def run(url: str, cidr: str, clients: int, total: int) -> dict[str, Any]:
     per_client = total // clients
 
     def work() -> None:
-        c = Client(url)
+        c = Client(url, PROJECT)
         for _ in range(per_client):
             t0 = time.perf_counter()
             st, body = c.call("POST", "/ports", {"port": {"network_id": net_id,
@@ -74,7 +59,7 @@ def run(url: str, cidr: str, clients: int, total: int) -> dict[str, Any]:
     wall = time.perf_counter() - t0
     # clean up: ports then network (the subnet goes with it); a fresh connection, since the
     # server may have closed the idle one
-    admin = Client(url)
+    admin = Client(url, PROJECT)
     st, listed = admin.call("GET", f"/ports?network_id={net_id}&fields=id")
     for p in listed["ports"]:
         admin.call("DELETE", f"/ports/{p['id']}")
@@ -97,7 +82,7 @@ def main() -> None:
     ap.add_argument("--ports", type=int, default=960, help="requests per run (/16 runs)")
     ap.add_argument("--clients", default="1,8,32")
     a = ap.parse_args()
-    admin = Client(a.url)
+    admin = Client(a.url, PROJECT)
     admin.call("PUT", f"/quotas/{PROJECT}", {"quota": {"port": -1, "network": -1,
                                                       "subnet": -1}})
     results = []
