@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from neutrino.domain.config import SegmentRanges, ServerConfig
+from neutrino.drivers import loader, types
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,21 @@ def _ranges(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(out)
 
 
+def _check_type_drivers(config: ServerConfig) -> ServerConfig:
+    """Refuse to start with a type driver that is not installed, or a tenant network type
+    without a loaded driver (Neutron's ML2 TypeManager exits on both)."""
+    installed = loader.names(types.GROUP)
+    unknown = [t for t in config.type_drivers if t not in installed]
+    if unknown:
+        raise SystemExit(f"type_drivers: no {types.GROUP} plug-in named {', '.join(unknown)}; "
+                         f"installed: {', '.join(installed) or '-'}")
+    missing = [t for t in config.tenant_network_types if t not in config.type_drivers]
+    if missing:
+        raise SystemExit(f"tenant_network_types: {', '.join(missing)} not in type_drivers "
+                         f"({', '.join(config.type_drivers)})")
+    return config
+
+
 def _server_config(section: dict[str, Any]) -> ServerConfig:
     base = ServerConfig()
     vlan = {
@@ -52,9 +68,10 @@ def _server_config(section: dict[str, Any]) -> ServerConfig:
         flat_networks=tuple(section.get("flat_networks", base.segments.flat_networks)),
     )
     quotas = {**base.default_quotas, **section.get("quotas", {})}
-    return replace(
+    return _check_type_drivers(replace(
         base,
         global_physnet_mtu=int(section.get("global_physnet_mtu", base.global_physnet_mtu)),
+        type_drivers=tuple(section.get("type_drivers", base.type_drivers)),
         tenant_network_types=tuple(
             section.get("tenant_network_types", base.tenant_network_types)
         ),
@@ -68,7 +85,7 @@ def _server_config(section: dict[str, Any]) -> ServerConfig:
         change_log_compact_every=float(
             section.get("change_log_compact_every", base.change_log_compact_every)
         ),
-    )
+    ))
 
 
 def _option_text(value: Any) -> str:

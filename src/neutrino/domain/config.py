@@ -17,6 +17,10 @@ class SegmentRanges:
 @dataclass(frozen=True, slots=True)
 class ServerConfig:
     global_physnet_mtu: int = 1500
+    # Type drivers, by name in the `neutrino.type_drivers` entry-point group (Neutron's ML2
+    # `type_drivers`, in its order); a provider network of any other type is refused.
+    type_drivers: tuple[str, ...] = ("local", "flat", "vlan", "vxlan")
+    # Types tenant networks are allocated from, tried in order; each must be in type_drivers.
     tenant_network_types: tuple[str, ...] = ("vxlan",)
     segments: SegmentRanges = field(default_factory=SegmentRanges)
     # Pagination: 0 = unlimited, like Neutron's default.

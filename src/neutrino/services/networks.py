@@ -9,7 +9,7 @@ from neutrino.db.repos import networks as repo
 from neutrino.db.repos import tags as tag_repo
 from neutrino.domain.change import Change, Op
 from neutrino.domain.context import Context
-from neutrino.domain.errors import BadRequest, Conflict
+from neutrino.domain.errors import BadRequest, Conflict, InvalidInput
 from neutrino.domain.listing import ListQuery, Page
 from neutrino.domain.network import Network, NetworkCreate, NetworkUpdate, Segment
 from neutrino.domain.standard import UNSET, changed_fields
@@ -41,7 +41,7 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: NetworkCreate) -> Network:
         )
         segment = types.provider_segment(tx, net_id, requested, env.config)
     elif req.provider_physical_network is not UNSET or req.provider_segmentation_id is not UNSET:
-        raise BadRequest("provider:network_type required")
+        raise InvalidInput("network_type required")  # Neutron's ML2 wording
     else:
         segment = types.tenant_segment(tx, net_id, env.config)
     max_mtu = types.network_mtu(segment, env.config)
@@ -132,7 +132,7 @@ def delete(env: Env, ctx: Context, net_id: str) -> None:
         net = load_visible(tx, ctx, net_id, for_update=True)
         common.require_owner(ctx, net, "delete", RESOURCE)
         delete_network_children(tx, env, ctx, net)
-        repo.release_segment(tx, net.id)
+        types.release_segment(tx, net.id, net.segment, env.config)
         repo.crud.delete(tx, net.id)
         tx.record(Change.of(Op.DELETE, RESOURCE, net))
 
