@@ -37,9 +37,10 @@ def subnet(client: TestClient, network: str, cidr: str, headers: dict[str, str] 
 
 
 def external(client: TestClient, cidr: str = "172.24.4.0/24") -> tuple[str, dict[str, Any]]:
-    """An admin-owned external network with one subnet."""
+    """An admin-owned external network with one subnet, without DHCP (as devstack's public
+    subnet: no DHCP port takes its first address)."""
     ext = net(client, ADMIN, name="public", **{"router:external": True})
-    return ext, subnet(client, ext, cidr, ADMIN)
+    return ext, subnet(client, ext, cidr, ADMIN, enable_dhcp=False)
 
 
 def router(client: TestClient, headers: dict[str, str] | None = None,

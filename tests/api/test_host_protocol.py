@@ -117,6 +117,54 @@ def test_rules_and_remote_group_members(client: TestClient) -> None:
     assert w["fixed_ips"][0]["ip_address"] not in snap.group_members[default]
 
 
+def test_networks_carry_their_dhcp_port_and_ports_their_dhcp_options(
+    client: TestClient, env: Env
+) -> None:
+    report(client, "host-a", local_ip="192.0.2.1")
+    n = net(client, ALICE, dns_domain="example.org.")
+    v4 = subnet(client, n, "10.5.0.0/24", ALICE)
+    v6 = subnet(client, n, "2001:db8:5::/64", ALICE, ipv6_address_mode="slaac",
+                ipv6_ra_mode="slaac")
+    a = on_host(client, n, "host-a", extra_dhcp_opts=[
+        {"opt_name": "mtu", "opt_value": "1400"},
+        {"opt_name": "domain-search", "opt_value": "example.org", "ip_version": 6}])
+    plain = net(client, ALICE)  # no dns_domain: the server's; no DHCP subnet: no DHCP port
+    subnet(client, plain, "10.15.0.0/24", ALICE, enable_dhcp=False)
+    on_host(client, plain, "host-a")
+    (dhcp,) = client.get(f"/v2.0/ports?network_id={n}&device_owner=network:dhcp"
+                         ).json()["ports"]
+
+    snap = snapshot(client, "host-a")
+    assert {p.id for p in snap.ports} == {a["id"], *(p.id for p in snap.ports
+                                                   if p.network_id == plain)}
+    assert dhcp["id"] not in {p.id for p in snap.ports}  # bound nowhere: on every host
+    sn = next(x for x in snap.networks if x.id == n)
+    assert sn.dns_domain == "example.org."
+    assert sn.dhcp_port == wire.SnapshotPort(
+        id=dhcp["id"], network_id=n, mac_address=dhcp["mac_address"],
+        fixed_ips=tuple((f["subnet_id"], f["ip_address"]) for f in dhcp["fixed_ips"]),
+        admin_state_up=True, device_owner="network:dhcp", port_security_enabled=True,
+        security_groups=(), allowed_address_pairs=(),
+        revision_number=dhcp["revision_number"], status="ACTIVE")
+    assert {sid for sid, _ in sn.dhcp_port.fixed_ips} == {v4["id"], v6["id"]}
+    assert sn.remote_ports == ()  # not a remote port either
+    (sp,) = [p for p in snap.ports if p.id == a["id"]]
+    assert set(sp.extra_dhcp_opts) == {("mtu", "1400", 4), ("domain-search", "example.org", 6)}
+    assert sp.dns_name == ""
+    other = next(x for x in snap.networks if x.id == plain)
+    assert other.dhcp_port is None and other.dns_domain == env.config.dns_domain
+
+    # A DHCP port change reaches the agents: a new DHCP subnet readdresses it, in the log.
+    seq = snap.seq
+    v4b = subnet(client, n, "10.25.0.0/24", ALICE)
+    changed = rows(env, "SELECT resource, resource_id FROM change_log WHERE seq > :s",
+                   s=seq)
+    assert ("port", dhcp["id"]) in [tuple(r) for r in changed]
+    later = next(x for x in snapshot(client, "host-a").networks if x.id == n)
+    assert later.dhcp_port is not None
+    assert v4b["id"] in {sid for sid, _ in later.dhcp_port.fixed_ips}
+
+
 def test_snapshot_of_an_unknown_host_is_empty(client: TestClient, env: Env) -> None:
     net(client)
     snap = snapshot(client, "nowhere")
@@ -149,17 +197,20 @@ def test_snapshot_queries_do_not_grow_with_ports(client: TestClient, env: Env) -
     report(client, "host-a", local_ip="192.0.2.1")
     report(client, "host-b", local_ip="192.0.2.2")
     n = net(client, ALICE)
-    subnet(client, n, "10.6.0.0/24", ALICE)
-    on_host(client, n, "host-a")
+    subnet(client, n, "10.6.0.0/24", ALICE)  # with DHCP: the network has its DHCP port
+    opts = [{"opt_name": "mtu", "opt_value": "1400"}]
+    on_host(client, n, "host-a", extra_dhcp_opts=opts)
     on_host(client, n, "host-b")
     with counted(env) as few:
         snapshot(client, "host-a")
     for _ in range(10):
-        on_host(client, n, "host-a")
+        on_host(client, n, "host-a", extra_dhcp_opts=opts)
         on_host(client, n, "host-b")
     with counted(env) as many:
         snap = snapshot(client, "host-a")
     assert len(snap.ports) == 11 and len(snap.networks[0].remote_ports) == 11
+    assert snap.networks[0].dhcp_port is not None
+    assert all(p.extra_dhcp_opts == (("mtu", "1400", 4),) for p in snap.ports)
     assert len(many) == len(few) <= 12, many
 
 

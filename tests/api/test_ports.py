@@ -27,7 +27,8 @@ def test_create_defaults(client: TestClient) -> None:
     port = _port(client, net, ALICE, name="p")
     assert port["status"] == "DOWN" and port["admin_state_up"] is True
     assert port["mac_address"].startswith("fa:16:3e:")
-    assert port["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "10.0.0.2"}]
+    # .1 is the gateway, .2 the network's DHCP port (made with the subnet)
+    assert port["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "10.0.0.3"}]
     assert len(port["security_groups"]) == 1
     groups = client.get("/v2.0/security-groups?name=default", headers=ALICE).json()
     assert [g["id"] for g in groups["security_groups"]] == port["security_groups"]
@@ -41,7 +42,7 @@ def test_create_defaults(client: TestClient) -> None:
 
 def test_specific_and_automatic_addresses_never_collide(client: TestClient) -> None:
     net = make_net(client)
-    sub = subnet(client, net, "10.1.0.0/29")  # hosts .2-.6 after the gateway .1
+    sub = subnet(client, net, "10.1.0.0/29", enable_dhcp=False)  # .2-.6 after the gateway
     fixed = _port(client, net, fixed_ips=[{"ip_address": "10.1.0.4"}])
     assert fixed["fixed_ips"][0]["ip_address"] == "10.1.0.4"
     taken = [_port(client, net)["fixed_ips"][0]["ip_address"] for _ in range(4)]
@@ -62,7 +63,7 @@ def test_specific_and_automatic_addresses_never_collide(client: TestClient) -> N
 
 def test_update_fixed_ips_releases_and_allocates(client: TestClient) -> None:
     net = make_net(client)
-    sub = subnet(client, net, "10.2.0.0/24")
+    sub = subnet(client, net, "10.2.0.0/24", enable_dhcp=False)
     port = _port(client, net)
     url = f"/v2.0/ports/{port['id']}"
     r = client.put(url, json={"port": {"fixed_ips": [
@@ -128,7 +129,7 @@ def test_attributes_round_trip(client: TestClient) -> None:
 
 def test_list_filters(client: TestClient) -> None:
     net = make_net(client)
-    sub = subnet(client, net, "10.4.0.0/24")
+    sub = subnet(client, net, "10.4.0.0/24", enable_dhcp=False)
     a = _port(client, net, device_owner="compute:nova", fixed_ips=[{"ip_address": "10.4.0.10"}])
     b = _port(client, net, device_id="x", fixed_ips=[{"ip_address": "10.4.0.110"}])
     ids = lambda q: {p["id"] for p in client.get(f"/v2.0/ports?{q}").json()["ports"]}  # noqa: E731
@@ -175,7 +176,7 @@ def test_delete_and_network_in_use(client: TestClient) -> None:
 
 def test_bulk_create_rolls_back_addresses(client: TestClient, env: Env) -> None:
     net = make_net(client)
-    subnet(client, net, "10.7.0.0/24")
+    subnet(client, net, "10.7.0.0/24", enable_dhcp=False)
     r = client.post("/v2.0/ports", json={"ports": [
         {"network_id": net, "fixed_ips": [{"ip_address": "10.7.0.20"}]},
         {"network_id": net, "fixed_ips": [{"ip_address": "10.7.0.20"}]}]})

@@ -65,7 +65,7 @@ def test_gateway_lifecycle(client: TestClient, env: Env) -> None:
 
 def test_gateway_must_be_external(client: TestClient, env: Env) -> None:
     internal = net(client, ALICE)
-    subnet(client, internal, "10.0.0.0/24", ALICE)
+    subnet(client, internal, "10.0.0.0/24", ALICE, enable_dhcp=False)
     r = client.post("/v2.0/routers", json={"router": {
         "external_gateway_info": {"network_id": internal}}}, headers=ALICE)
     assert r.status_code == 400 and err(r) == "BadRequest"

@@ -186,7 +186,7 @@ def test_port_extensions_advertised(client: TestClient) -> None:
             "metering", "metering_source_and_destination_fields", "service-type",
             "subnet-external-network", "dvr", "l3-ha"} <= aliases
     n = net(client, ALICE)
-    subnet(client, n, "10.7.0.0/24", ALICE)
+    subnet(client, n, "10.7.0.0/24", ALICE, enable_dhcp=False)  # no DHCP port at 10.7.0.2
     a = client.post("/v2.0/ports", json={"port": {"network_id": n, "fixed_ips": [
         {"ip_address": "10.7.0.21"}]}}, headers=ALICE).json()["port"]
     client.post("/v2.0/ports", json={"port": {"network_id": n, "fixed_ips": [

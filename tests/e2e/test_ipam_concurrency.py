@@ -28,7 +28,8 @@ def test_32_clients_fill_a_subnet_exactly_once(pg_server: LiveServer) -> None:
         c.put(f"{base}/quotas/fill", json={"quota": {"port": -1}}).raise_for_status()
         net = c.post(f"{base}/networks", json={"network": {"name": "fill"}}).json()["network"]
         sub = c.post(f"{base}/subnets", json={"subnet": {
-            "network_id": net["id"], "cidr": "10.77.0.0/25", "ip_version": 4}}).json()["subnet"]
+            "network_id": net["id"], "cidr": "10.77.0.0/25", "ip_version": 4,
+            "enable_dhcp": False}}).json()["subnet"]  # no DHCP port: every address for us
     statuses: Counter[int] = Counter()
     errors: Counter[str] = Counter()
     addresses: list[str] = []

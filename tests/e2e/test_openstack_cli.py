@@ -200,8 +200,11 @@ def walk_through(*, admin: Openstack, user: Openstack, project: str, sees_all_po
     addresses = {p["ID"]: [ip["ip_address"] for ip in p["Fixed IP Addresses"]] for p in ports}
     assert addresses[port["id"]] == ["192.168.50.10"]
     assert addresses[interface["port_id"]] == ["192.168.50.1"]
-    # the gateway and the floating IP's own port belong to no project: only an admin sees them
-    assert (len(addresses) == 4) is sees_all_ports and (len(addresses) == 2) is not sees_all_ports
+    # + the DHCP ports of private and pooled (the project's, as in Neutron); the gateway and
+    # the floating IP's own port belong to no project: only an admin sees them
+    assert (len(addresses) == 6) is sees_all_ports and (len(addresses) == 4) is not sees_all_ports
+    dhcp = user("port", "list", "--device-owner", "network:dhcp", "-c", "ID", "-f", "json")
+    assert len(dhcp) == 2
     on_private = user("port", "list", "--network", "private", "--device-owner",
                       "network:router_interface", "-c", "ID", "-f", "json")
     assert on_private == [{"ID": interface["port_id"]}]

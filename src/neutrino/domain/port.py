@@ -15,6 +15,9 @@ IPAddress = IPv4Address | IPv6Address
 # Device owners whose ports belong to the service, not to a workload.
 NETWORK_OWNER_PREFIX = "network:"
 DHCP_OWNER = "network:dhcp"
+# The network's DHCP port (services.dhcp): Neutron's agent names it "dhcp<host uuid>-<net id>";
+# ours serves on every host, so it names no host.
+DHCP_DEVICE_PREFIX = "dhcp-"
 ROUTER_INTERFACE_OWNERS = frozenset({
     "network:router_interface",
     "network:router_interface_distributed",
@@ -134,6 +137,16 @@ class PortUpdate:
     binding_profile: Any = UNSET
     status: Any = UNSET
 
+
+
+def dhcp_device_id(network_id: str) -> str:
+    """The device_id of the network's DHCP port."""
+    return DHCP_DEVICE_PREFIX + network_id
+
+
+def is_dhcp_port(port: Port) -> bool:
+    """Whether `port` is its network's DHCP port (`services.dhcp`)."""
+    return port.device_owner == DHCP_OWNER and port.device_id == dhcp_device_id(port.network_id)
 
 
 def pairs_with_mac(pairs: Sequence[AddressPair], mac: str) -> tuple[AddressPair, ...]:

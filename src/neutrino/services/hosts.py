@@ -5,6 +5,9 @@ than `seq` is harmless (the agent sees the later changes in the log and fetches 
 data older than `seq` would be a lost update, and reading seq first rules it out on
 PostgreSQL's READ COMMITTED as on SQLite's snapshot. A fixed handful of queries, whatever
 the number of ports.
+
+Each network carries its DHCP port (`services.dhcp`), bound nowhere, so never among the
+host's `ports`, which are the ports bound to the host.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from neutrino.db.repos import security_groups as sg_repo
 from neutrino.domain.context import Context
 from neutrino.domain.errors import PolicyNotAuthorized
 from neutrino.domain.network import Network
-from neutrino.domain.port import Port
+from neutrino.domain.port import Port, is_dhcp_port
 from neutrino.domain.security_group import SecurityGroupRule
 from neutrino.domain.subnet import Subnet
 from neutrino.services._env import Env
@@ -29,9 +32,11 @@ def snapshot(env: Env, ctx: Context, host: str) -> wire.HostSnapshot:
         raise PolicyNotAuthorized("(get_host_snapshot) is disallowed by policy")
     with env.db.read() as tx:
         seq = repo.last_seq(tx)  # first: see the module docstring
-        ports = repo.ports_on_host(tx, host)
+        # The DHCP port is bound nowhere; should an admin bind it, it stays off `ports`.
+        ports = [p for p in repo.ports_on_host(tx, host) if not is_dhcp_port(p)]
         nets = repo.networks_by_ids(tx, {p.network_id for p in ports})
         subnets = repo.subnets_of(tx, nets)
+        dhcp_ports = repo.dhcp_ports(tx, nets)
         vxlan = [n.id for n in nets.values()
                  if n.segment is not None and n.segment.network_type == "vxlan"]
         remote = repo.remote_ports(tx, vxlan, host)
@@ -50,7 +55,8 @@ def snapshot(env: Env, ctx: Context, host: str) -> wire.HostSnapshot:
     return wire.HostSnapshot(
         host=host,
         seq=seq,
-        networks=tuple(_network(nets[nid], subnets.get(nid, []), by_net.get(nid, []))
+        networks=tuple(_network(nets[nid], subnets.get(nid, []), by_net.get(nid, []),
+                                dhcp_ports.get(nid), env.config.dns_domain)
                        for nid in sorted(nets)),
         ports=tuple(_port(p) for p in ports),
         rules=tuple(_rule(r) for r in rules),
@@ -58,8 +64,10 @@ def snapshot(env: Env, ctx: Context, host: str) -> wire.HostSnapshot:
     )
 
 
-def _network(net: Network, subnets: list[Subnet], remote: list[wire.RemotePort]
-             ) -> wire.SnapshotNetwork:
+def _network(net: Network, subnets: list[Subnet], remote: list[wire.RemotePort],
+             dhcp_port: Port | None, default_dns_domain: str) -> wire.SnapshotNetwork:
+    """`dns_domain`: the network's, else the server's (`dns_domain` in the configuration,
+    Neutron's `openstacklocal`), as the DHCP server's domain."""
     seg = net.segment
     return wire.SnapshotNetwork(
         id=net.id,
@@ -71,6 +79,8 @@ def _network(net: Network, subnets: list[Subnet], remote: list[wire.RemotePort]
         subnets=tuple(_subnet(s) for s in subnets),
         remote_vteps=tuple(sorted({r.vtep for r in remote})),
         remote_ports=tuple(remote),
+        dhcp_port=None if dhcp_port is None else _port(dhcp_port),
+        dns_domain=net.dns_domain or default_dns_domain,
     )
 
 
@@ -102,6 +112,9 @@ def _port(p: Port) -> wire.SnapshotPort:
                                     for a in p.allowed_address_pairs),
         revision_number=p.revision_number,
         status=p.status,
+        extra_dhcp_opts=tuple((o.opt_name, o.opt_value, o.ip_version)
+                              for o in p.extra_dhcp_opts if o.opt_value is not None),
+        dns_name="",  # ports have no dns_name (no dns extension yet)
     )
 
 

@@ -47,15 +47,17 @@ def create(env: Env, ctx: Context, req: PortCreate) -> Port:
         return create_in(tx, env, ctx, req)
 
 
-def create_in(tx: Tx, env: Env, ctx: Context, req: PortCreate) -> Port:
-    """Create a port inside the caller's transaction."""
+def create_in(tx: Tx, env: Env, ctx: Context, req: PortCreate, *, check_quota: bool = True,
+              status: str = "DOWN") -> Port:
+    """Create a port inside the caller's transaction. `check_quota=False` and `status` are
+    for the services' own ports (the DHCP port: `services.dhcp`)."""
     net = networks.load_visible(tx, ctx, req.network_id, with_subnets=False)
     # An admin (the L3 service) may make a port of no project, as Neutron's gateway and
     # floating IP ports are; such ports count against no quota.
     service_port = req.project_id == "" and ctx.is_admin
     project_id = "" if service_port else common.owning_project(ctx, req.project_id)
     _check_network_owner_only(ctx, net, req)
-    if not service_port:
+    if check_quota and not service_port:
         quotas.check(tx, env, project_id, RESOURCE, 1)
     port_security = (
         net.port_security_enabled if req.port_security_enabled is UNSET
@@ -77,6 +79,7 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: PortCreate) -> Port:
         network_id=net.id,
         mac_address=mac,
         admin_state_up=req.admin_state_up,
+        status=status,
         device_id=req.device_id,
         device_owner=req.device_owner,
         fixed_ips=addresses,

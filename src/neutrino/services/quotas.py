@@ -31,7 +31,10 @@ def check(tx: Tx, env: Env, project_id: str, resource: str, adding: int) -> None
     table = TABLES[resource]
     default = env.config.default_quotas.get(resource, -1)
     limit, used = repo.limit_and_usage(tx, project_id, resource, table, default)
-    if limit >= 0 and used + adding > limit:
+    # Only at the limit is the usage corrected for the rows that count against no quota
+    # (DHCP ports): a second query, never on the way of a create under its limit.
+    if (limit >= 0 and used + adding > limit
+            and used - repo.uncounted(tx, table, project_id) + adding > limit):
         raise OverQuota(f"Quota exceeded for resources: ['{resource}'].")
 
 

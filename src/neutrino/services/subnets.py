@@ -2,7 +2,9 @@
 
 Creating a subnet locks its network row, so two concurrent requests cannot both pass the
 "no overlapping cidrs on one network" check; the IPAM driver learns about the subnet in the
-same transaction.
+same transaction. The network's DHCP port follows its DHCP-enabled subnets in the same
+transactions (`services.dhcp`); every request that may change it (create, an update naming
+enable_dhcp, delete) locks the network row first, as network delete does.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from neutrino.domain.subnetpool import SubnetPool
 from neutrino.domain.values import IPAddress, IPNetwork, IpRange, ip_str
 from neutrino.services import _common as common
 from neutrino.services import _subnet_alloc as alloc
-from neutrino.services import networks, quotas
+from neutrino.services import dhcp, networks, quotas
 from neutrino.services._env import Env
 
 RESOURCE = "subnet"
@@ -97,6 +99,7 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: SubnetCreate) -> Subnet:
     subnet = repo.crud.insert(tx, subnet)
     env.ipam.add_subnet(tx, subnet)
     tx.record(Change.of(Op.CREATE, RESOURCE, subnet))
+    dhcp.subnet_added(tx, env, net, subnet)
     return subnet
 
 
@@ -164,6 +167,7 @@ def update(
     env: Env, ctx: Context, subnet_id: str, req: SubnetUpdate, if_match: int | None = None
 ) -> Subnet:
     with env.db.write() as tx:
+        net = _lock_network_of(tx, subnet_id) if req.enable_dhcp is not UNSET else None
         old = load_visible(tx, ctx, subnet_id, for_update=True)
         _require_owner(tx, ctx, old, "update")
         common.check_revision(old, if_match)
@@ -178,7 +182,21 @@ def update(
         if (new.allocation_pools, new.gateway_ip) != (old.allocation_pools, old.gateway_ip):
             env.ipam.update_subnet(tx, old, new)
         tx.record(Change.of(Op.UPDATE, RESOURCE, new))
+        if new.enable_dhcp != old.enable_dhcp and net is not None:
+            if new.enable_dhcp:
+                dhcp.subnet_added(tx, env, net, new)
+            else:
+                dhcp.subnet_removed(tx, env, new)
         return new
+
+
+def _lock_network_of(tx: Tx, subnet_id: str) -> Network | None:
+    """Lock the subnet's network row (before the subnet's: network delete locks in that
+    order). None if there is no such subnet; the caller's visibility check answers 404."""
+    subnet = repo.crud.get(tx, subnet_id, with_tags=False)
+    if subnet is None:
+        return None
+    return net_repo.crud.get(tx, subnet.network_id, for_update=True, with_tags=False)
 
 
 def _check_gateway_free(tx: Tx, old: Subnet, gateway: IPAddress | None) -> None:
@@ -196,6 +214,7 @@ def _check_gateway_free(tx: Tx, old: Subnet, gateway: IPAddress | None) -> None:
 
 def delete(env: Env, ctx: Context, subnet_id: str) -> None:
     with env.db.write() as tx:
+        _lock_network_of(tx, subnet_id)
         subnet = load_visible(tx, ctx, subnet_id, for_update=True)
         _require_owner(tx, ctx, subnet, "delete")
         remove_in(tx, env, subnet)
@@ -204,9 +223,12 @@ def delete(env: Env, ctx: Context, subnet_id: str) -> None:
 def remove_in(tx: Tx, env: Env, subnet: Subnet) -> None:
     """Delete a subnet no user port holds addresses on (409 SubnetInUse otherwise; on SLAAC
     subnets only router interfaces count); the remaining ports lose their address on it.
-    Callers checked who may."""
+    Callers checked who may, and hold the network's row lock."""
     from neutrino.services.extras import drop_port_addresses
 
+    # The DHCP port never keeps a subnet alive: it gives its address back (or goes, with the
+    # last DHCP subnet) while the subnet is still known to IPAM.
+    dhcp.subnet_removed(tx, env, subnet)
     # IPAM first: it takes the subnet's allocation lock, so the check below sees every port
     # that got an address before us, and none can get one after us (the subnet is gone).
     env.ipam.remove_subnet(tx, subnet)

@@ -1,6 +1,6 @@
 """What one host's agent needs, read in a handful of set-based queries (never one per port):
-the ports bound to the host, their networks and subnets, the other hosts' ports on the same
-VXLAN networks, and the addresses of security-group members."""
+the ports bound to the host, their networks, subnets and DHCP ports, the other hosts' ports on
+the same VXLAN networks, and the addresses of security-group members."""
 
 from __future__ import annotations
 
@@ -52,6 +52,11 @@ def subnets_of(tx: Tx, network_ids: Iterable[str]) -> dict[str, list[Subnet]]:
         for r in tx.conn.execute(stmt):
             out[r.network_id].append(subnet_repo.crud.to_obj(r, ()))
     return out
+
+
+def dhcp_ports(tx: Tx, network_ids: Iterable[str]) -> dict[str, Port]:
+    """Network id -> its DHCP port (bound nowhere: it serves on every host), if it has one."""
+    return port_repo.dhcp_ports(tx, network_ids)
 
 
 def remote_ports(tx: Tx, network_ids: Iterable[str], host: str

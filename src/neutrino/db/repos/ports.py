@@ -24,7 +24,7 @@ from neutrino.db.tables.networks import networks
 from neutrino.db.tables.ports import ip_allocations, ports
 from neutrino.db.tx import Tx
 from neutrino.domain.listing import ListQuery, Page
-from neutrino.domain.port import Binding, FixedIp, Port
+from neutrino.domain.port import DHCP_OWNER, Binding, FixedIp, Port, dhcp_device_id
 from neutrino.domain.values import AddressPair, DhcpOpt
 
 t = ports
@@ -199,6 +199,25 @@ def on_host(tx: Tx, host: str) -> list[Port]:
     """Every port whose binding:host_id is `host`, ordered by id (one statement)."""
     stmt = _select(tx.dialect).where(t.c.host_id == host).order_by(t.c.id)
     return [_build_row(r) for r in tx.conn.execute(stmt)]
+
+
+def dhcp_ports(tx: Tx, network_ids: Iterable[str], *, for_update: bool = False
+               ) -> dict[str, Port]:
+    """Network id -> its DHCP port (`services.dhcp`), for those that have one: one statement,
+    through the device_id index."""
+    wanted = {dhcp_device_id(n): n for n in network_ids}
+    if not wanted:
+        return {}
+    stmt = _select(tx.dialect).where(t.c.device_id.in_(sorted(wanted)),
+                                     t.c.device_owner == DHCP_OWNER)
+    if for_update and tx.dialect == "postgresql":
+        stmt = stmt.with_for_update(of=t)
+    found = (_build_row(r) for r in tx.conn.execute(stmt.order_by(t.c.id)))
+    out: dict[str, Port] = {}
+    for port in found:
+        if wanted.get(port.device_id) == port.network_id:
+            out.setdefault(port.network_id, port)
+    return out
 
 
 def failed_on_host(tx: Tx, host: str) -> list[Port]:

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from neutrino.db.tables import _columns
 from neutrino.db.tables.quotas import quotas
 from neutrino.db.tx import Tx
+from neutrino.domain.port import DHCP_DEVICE_PREFIX, DHCP_OWNER
 
 
 def overrides(tx: Tx, project_id: str) -> dict[str, int]:
@@ -47,7 +48,8 @@ def limit_and_usage(
     tx: Tx, project_id: str, resource: str, table_name: str, default: int
 ) -> tuple[int, int]:
     """The project's limit for `resource` and its usage, in one round trip (this runs on
-    every create). Rows are only counted when the limit is not unlimited (-1)."""
+    every create). Rows are only counted when the limit is not unlimited (-1). The usage is
+    the plain row count: see `uncounted` for the rows that don't count."""
     params = {"project": project_id, "resource": resource, "default": default}
     row = tx.conn.execute(_limit_and_usage(table_name), params).one()
     return int(row[0]), int(row[1])
@@ -74,7 +76,30 @@ def _limit_and_usage(table_name: str) -> sa.Executable:
 
 
 def count(tx: Tx, table_name: str, project_id: str) -> int:
-    """How many rows of a resource table the project owns."""
+    """How many rows of a resource table count against the project's quota."""
     table = _columns.metadata.tables[table_name]
     stmt = sa.select(sa.func.count()).select_from(table).where(table.c.project_id == project_id)
-    return int(tx.conn.execute(stmt).scalar_one())
+    return int(tx.conn.execute(stmt).scalar_one()) - uncounted(tx, table_name, project_id)
+
+
+def uncounted(tx: Tx, table_name: str, project_id: str) -> int:
+    """The project's rows that count against no quota: for ports, the DHCP ports of its
+    networks (the service makes them: `services.dhcp`); none elsewhere. A separate query,
+    asked only when the plain count is at the limit, so the create path pays nothing."""
+    if table_name != "ports" or not has_table("networks"):
+        return 0
+    return int(tx.conn.execute(_dhcp_ports(), {"project": project_id}).scalar_one())
+
+
+@cache
+def _dhcp_ports() -> sa.Executable:
+    """Driven from the project's networks (few), each probing the device_id index once; no
+    condition on ports.project_id (it would lead SQLite to scan the project's ports: the
+    DHCP port has its network's project anyway)."""
+    ports = _columns.metadata.tables["ports"]
+    networks = _columns.metadata.tables["networks"]
+    has_dhcp_port = sa.exists().where(
+        ports.c.device_id == sa.literal(DHCP_DEVICE_PREFIX, sa.String) + networks.c.id,
+        ports.c.device_owner == DHCP_OWNER)
+    return sa.select(sa.func.count()).select_from(networks).where(
+        networks.c.project_id == sa.bindparam("project"), has_dhcp_port)
