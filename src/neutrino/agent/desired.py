@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from neutrino.agent.dhcp.desired import serves
 from neutrino.agent.names import bridge_name, tap_name, vlan_name, vxlan_name
 from neutrino.wire import snapshot as wire
 
@@ -107,7 +108,8 @@ class L2Spec:
 
 def host_spec(snapshot: wire.HostSnapshot, config: HostConfig) -> L2Spec:
     """Bridges, VXLAN devices, uplinks, FDB entries and taps for the networks that have a
-    port on this host. Deterministic: the same snapshot always gives an equal spec."""
+    port on this host; the taps include the DHCP veth of each network served here.
+    Deterministic: the same snapshot always gives an equal spec."""
     ports_by_net: dict[str, list[wire.SnapshotPort]] = {}
     for port in snapshot.ports:
         ports_by_net.setdefault(port.network_id, []).append(port)
@@ -149,6 +151,13 @@ def host_spec(snapshot: wire.HostSnapshot, config: HostConfig) -> L2Spec:
                                       net.segmentation_id, net.mtu))
         taps.extend(Tap(tap_name(p.id), br, net.mtu, p.admin_state_up and net.admin_state_up,
                         port_id=p.id) for p in ports)
+        if net.dhcp_port is not None and serves(net, ports):
+            # The DHCP namespace's veth (created by dhcp.plumbing): named here so that L2
+            # enslaves it and never releases it as a stranger on our bridge.
+            dhcp_tap = tap_name(net.dhcp_port.id)
+            if all(p.id != net.dhcp_port.id for p in ports):
+                taps.append(Tap(dhcp_tap, br, net.mtu, net.admin_state_up,
+                                port_id=net.dhcp_port.id))
 
     return L2Spec(
         bridges=tuple(sorted(bridges, key=lambda b: b.name)),

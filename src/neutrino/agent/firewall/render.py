@@ -41,7 +41,7 @@ from neutrino.agent.firewall.spec import (
     ident,
     set_name,
 )
-from neutrino.agent.names import NFT_TABLE
+from neutrino.agent.names import NFT_TABLE, TAP_PREFIX
 
 __all__ = ["DIGEST_SET", "render", "set_updates", "static_digest"]
 
@@ -191,13 +191,29 @@ def _bridge(spec: FirewallSpec, digest: str) -> str:
     out += _map("to_port", "ifname", [f'"{p.device}" : jump to_{ident(p.id)}' for p in ports])
     out += _chain("prerouting", ["iifname vmap @from_port"],
                   "type filter hook prerouting priority -300; policy accept;")
-    out += _chain("forward", ["oifname vmap @to_port"],
+    out += _chain("forward", [*_dhcp_local(spec.dhcp_devices), "oifname vmap @to_port"],
                   "type filter hook forward priority -200; policy accept;")
     for p in ports:
         out += _chain(f"spoof_{ident(p.id)}", _spoof_rules(p))
         out += _chain(f"to_{ident(p.id)}",
                       [f"meta mark set meta mark and 0x{FROM_MASK:08x} or 0x{p.index:08x}"])
     return "\n".join([*out, "}", ""])
+
+
+def _dhcp_local(devices: tuple[str, ...]) -> list[str]:
+    """Keep DHCP host-local. Every host answers its own ports from the same DHCP port (one
+    MAC and address on all hosts), so a DHCP tap's frames must never leave through the VXLAN
+    device (remote bridges would learn the shared MAC at whichever VTEP spoke last), nor
+    through a flat/VLAN uplink (a physical switch would see the MAC flap between hosts), and
+    nothing from those may reach a DHCP tap (a remote client's DISCOVER is its own host's to
+    answer). So a DHCP tap talks only to taps: local ports. The bridge forward hook sees each
+    flooded copy per output port, so this cuts broadcasts and unknown unicast too."""
+    if not devices:
+        return []
+    names = "{ " + ", ".join(f'"{d}"' for d in devices) + " }"
+    local = f'"{TAP_PREFIX}*"'
+    return [f"iifname {names} oifname != {local} drop",
+            f"iifname != {local} oifname {names} drop"]
 
 
 def _spoof_rules(p: PortSpec) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
 
+from neutrino.agent.dhcp.desired import serves
 from neutrino.agent.names import tap_name
 from neutrino.domain import validate
 from neutrino.wire.snapshot import HostSnapshot, SnapshotPort, SnapshotRule
@@ -32,6 +33,7 @@ __all__ = [
     "set_name",
 ]
 
+TRUSTED_OWNER_PREFIX: Final = "network:"  # Neutron never filters its own ports (DHCP, router)
 MAX_PORTS: Final = 0xFFFF  # a port index must fit 16 bits of the mark
 PORT_PROTOCOLS: Final = frozenset({6, 17, 33, 132, 136})  # tcp udp dccp sctp udplite
 ICMP: Final = {4: 1, 6: 58}
@@ -92,6 +94,7 @@ class FirewallSpec:
     ports: tuple[PortSpec, ...] = ()  # sorted by id
     groups: tuple[GroupSpec, ...] = ()  # sorted by id; only groups of filtered ports
     sets: tuple[SetSpec, ...] = ()  # sorted by name
+    dhcp_devices: tuple[str, ...] = ()  # the DHCP taps on this host's bridges, sorted
 
     @property
     def filtered(self) -> tuple[PortSpec, ...]:
@@ -104,7 +107,7 @@ def firewall_spec(snapshot: HostSnapshot) -> FirewallSpec:
     """What the host's firewall must be. Deterministic: equal snapshots -> equal specs, and
     the order of ports, rules and members in the snapshot does not matter."""
     ports = sorted(snapshot.ports, key=lambda p: p.id)
-    filtered = [p for p in ports if p.port_security_enabled]
+    filtered = [p for p in ports if _secured(p)]
     if len(filtered) > MAX_PORTS:
         raise ValueError(f"{len(filtered)} filtered ports; at most {MAX_PORTS} per host")
     index = {p.id: i for i, p in enumerate(filtered, start=1)}
@@ -117,7 +120,22 @@ def firewall_spec(snapshot: HostSnapshot) -> FirewallSpec:
                  for gid, version in wanted)
     return FirewallSpec(
         ports=tuple(_port(p, index.get(p.id, 0)) for p in ports),
-        groups=groups, sets=tuple(sorted(sets, key=lambda s: s.name)))
+        groups=groups, sets=tuple(sorted(sets, key=lambda s: s.name)),
+        dhcp_devices=_dhcp_devices(snapshot))
+
+
+def _secured(port: SnapshotPort) -> bool:
+    """Filtered: port security on, and not a port Neutron trusts (device_owner network:*)."""
+    return port.port_security_enabled and not port.device_owner.startswith(TRUSTED_OWNER_PREFIX)
+
+
+def _dhcp_devices(snapshot: HostSnapshot) -> tuple[str, ...]:
+    """The tap of each network's DHCP port that this host serves (as `dhcp.desired`)."""
+    by_net: dict[str, list[SnapshotPort]] = {}
+    for port in snapshot.ports:
+        by_net.setdefault(port.network_id, []).append(port)
+    return tuple(sorted(tap_name(n.dhcp_port.id) for n in snapshot.networks
+                        if n.dhcp_port is not None and serves(n, by_net.get(n.id, ()))))
 
 
 def collapsed(addresses: Iterable[str], version: int) -> tuple[str, ...]:
@@ -179,9 +197,9 @@ def _port(port: SnapshotPort, index: int) -> PortSpec:
         pairs.add((m, _link_local(m)))
     return PortSpec(
         id=port.id, device=tap_name(port.id), mac=mac,
-        port_security=port.port_security_enabled, index=index, fixed_ips=fixed,
+        port_security=_secured(port), index=index, fixed_ips=fixed,
         pairs=tuple(sorted(pairs, key=lambda p: (p[0], p[1] or ""))),
-        groups=tuple(sorted(set(port.security_groups))) if port.port_security_enabled else ())
+        groups=tuple(sorted(set(port.security_groups))) if _secured(port) else ())
 
 
 @lru_cache(maxsize=1 << 16)

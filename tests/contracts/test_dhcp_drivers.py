@@ -1,0 +1,279 @@
+"""The DHCP-driver contract: every driver registered in `neutrino.dhcp_drivers`, against the
+real kernel and a real client (ISC dhclient), through the `DhcpDriver` protocol only.
+
+What every driver must do, seen from a workload on the network's bridge: its port gets
+exactly its fixed IP with the subnet's router, DNS servers, MTU, classless routes and domain;
+an unknown MAC gets nothing; a port update is served on the client's next exchange without
+restarting the server (same processes); a network dropped from `sync` loses its server and
+its namespace; `close()` leaves no process behind.
+
+The topology stands in for one compute host: namespace `host` holds the network's bridge
+(the L2 applier's job, done here by hand) and `vm` the workload, whose veth is on the bridge.
+The driver builds the DHCP namespace and its veth; the test enslaves the veth's host end to
+the bridge, as the L2 applier does for every tap. dhclient runs only inside `vm`, with its
+pid, lease and script files in the test's tmp dir; its script records what it was given.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from neutrino.agent.dhcp import DhcpDriver, DhcpHost, DhcpNetwork
+from neutrino.agent.names import bridge_name, dhcp_netns, tap_name
+from neutrino.wire import SnapshotSubnet
+from tests.linux.netns import namespaces, requires_netns, run
+
+GROUP = "neutrino.dhcp_drivers"
+DRIVERS = sorted(ep.name for ep in entry_points(group=GROUP))
+BINARIES = {"dnsmasq": "dnsmasq"}  # drivers that need a program besides dhclient
+
+pytestmark = [
+    requires_netns,
+    pytest.mark.skipif(shutil.which("dhclient") is None,
+                       reason="needs `dhclient` (scripts/ensure-host-tools.sh installs it)"),
+]
+
+PORT_MAC, STRANGER_MAC = "fa:16:3e:aa:bb:01", "fa:16:3e:aa:bb:99"
+DOMAIN = "example.test"
+SUBNET = SnapshotSubnet(id=str(uuid.uuid4()), cidr="10.20.0.0/24", ip_version=4,
+                        gateway_ip="10.20.0.1", enable_dhcp=True,
+                        dns_nameservers=("192.0.2.53", "192.0.2.54"),
+                        host_routes=(("198.51.100.0/24", "10.20.0.254"),))
+# dhclient's rendering of option 121: width, significant octets, router, ... (RFC 3442)
+ROUTES_121 = "24 198 51 100 10 20 0 254 0 10 20 0 1"
+
+DHCLIENT_CONF = """\
+option rfc3442-classless-static-routes code 121 = array of unsigned integer 8;
+timeout {timeout}; retry 1; initial-interval 1;
+request subnet-mask, broadcast-address, routers, domain-name, domain-name-servers,
+        host-name, interface-mtu, rfc3442-classless-static-routes;
+"""
+# Records each event's variables; brings the link up as Debian's script does, nothing more.
+DHCLIENT_SCRIPT = """\
+#!/bin/sh
+{{ echo ---; env | grep -E '^(reason|new_[a-z0-9_]+)='; }} >> {events}
+[ "$reason" = PREINIT ] && ip link set dev "$interface" up
+exit 0
+"""
+
+
+def network(network_id: str) -> DhcpNetwork:
+    return DhcpNetwork(
+        network_id=network_id, netns=dhcp_netns(network_id),
+        interface=tap_name(str(uuid.uuid4())), bridge=bridge_name(network_id),
+        server_mac="fa:16:3e:aa:bb:02", server_addresses=("10.20.0.2/24",), subnets=(SUBNET,),
+        hosts=(port_host(str(uuid.uuid4()), "10.20.0.10"),), mtu=1400, dns_domain=DOMAIN)
+
+
+def port_host(port_id: str, address: str) -> DhcpHost:
+    return DhcpHost(port_id=port_id, mac_address=PORT_MAC, ip_addresses=(address,),
+                    hostname="host-" + address.replace(".", "-"))
+
+
+@dataclass
+class World:
+    driver: DhcpDriver
+    net: DhcpNetwork
+    host: str
+    vm: str
+    tmp: Path
+    seen: dict[int, bytes] = field(default_factory=dict)  # every server pid, its cmdline
+
+    def sync(self, *networks: DhcpNetwork) -> None:
+        self.driver.sync(list(networks))
+        for net in networks:  # the L2 applier's part: every tap on its bridge, up
+            run(self.host, "ip", "link", "set", net.interface, "master", net.bridge, "up")
+
+    def server_pids(self, net: DhcpNetwork | None = None) -> set[int]:
+        """The processes in the network's DHCP namespace (none for an in-agent server)."""
+        done = run(None, "ip", "netns", "pids", (net or self.net).netns, check=False)
+        pids = {int(p) for p in done.stdout.split()} if done.returncode == 0 else set()
+        self.seen.update({p: cmdline(p) for p in pids})
+        return pids
+
+    def kill_leftovers(self) -> None:
+        """SIGKILL what the driver left running, by pid, when it is still the same program."""
+        for pid, argv in self.seen.items():
+            if argv and cmdline(pid) == argv:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+
+    def dhcp(self, mac: str = PORT_MAC, timeout: int = 10,
+             keep_lease: bool = False) -> dict[str, str] | None:
+        """One `dhclient -1` exchange from `vm` with `mac`: the variables of the event that
+        bound it, or None when no server answered."""
+        run(self.vm, "ip", "link", "set", "eth0", "address", mac)
+        events, lease, pidf = (self.tmp / n for n in ("events", "dhclient.leases",
+                                                      "dhclient.pid"))
+        events.unlink(missing_ok=True)
+        if not keep_lease:
+            lease.unlink(missing_ok=True)
+        conf, script = self.tmp / "dhclient.conf", self.tmp / "dhclient-script"
+        conf.write_text(DHCLIENT_CONF.format(timeout=timeout))
+        script.write_text(DHCLIENT_SCRIPT.format(events=events))
+        script.chmod(0o755)
+        try:
+            done = run(self.vm, "dhclient", "-4", "-1", "-v", "-cf", str(conf),
+                       "-pf", str(pidf), "-lf", str(lease), "-sf", str(script), "eth0",
+                       check=False, timeout=timeout + 20)
+        finally:  # once bound, dhclient stays in the background to renew: not ours to keep
+            kill_pidfile(pidf)
+        if done.returncode != 0:
+            return None
+        bound = [e for e in parse_events(events) if e.get("reason") in ("BOUND", "REBOOT")]
+        assert bound, f"dhclient exited 0 without binding:\n{done.stderr}"
+        return bound[-1]
+
+
+def parse_events(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
+        return []
+    chunks = path.read_text().split("---\n")
+    return [dict(line.split("=", 1) for line in chunk.splitlines() if "=" in line)
+            for chunk in chunks if chunk.strip()]
+
+
+def kill_pidfile(path: Path) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int(path.read_text().strip()), signal.SIGTERM)
+    path.unlink(missing_ok=True)
+
+
+def make_driver(name: str, host_netns: str, state_dir: Path) -> DhcpDriver:
+    [ep] = [ep for ep in entry_points(group=GROUP) if ep.name == name]
+    cls = ep.load()
+    kwargs: dict[str, Any] = {"host_netns": host_netns}
+    if "state_dir" in inspect.signature(cls).parameters:
+        kwargs["state_dir"] = state_dir
+    driver: DhcpDriver = cls(**kwargs)
+    return driver
+
+
+@contextlib.contextmanager
+def state_dir() -> Iterator[Path]:
+    """A world-traversable state dir, as the agent's data dir is in production: a server that
+    drops root (dnsmasq becomes `nobody`) must still read its files. pytest's tmp_path is
+    private to root, so this one lives in /var/tmp, and goes with the test."""
+    path = Path(tempfile.mkdtemp(prefix="neutrino-dhcp-test-", dir="/var/tmp"))
+    try:
+        path.chmod(0o755)
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(params=DRIVERS or [pytest.param("none", marks=pytest.mark.skip(
+    reason=f"no driver registered in {GROUP}"))])
+def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
+    name: str = request.param
+    if (binary := BINARIES.get(name)) and shutil.which(binary) is None:
+        pytest.skip(f"needs `{binary}` (scripts/ensure-host-tools.sh installs it)")
+    net = network(str(uuid.uuid4()))
+    with namespaces("host", "vm") as ns, state_dir() as state:
+        run(ns["host"], "ip", "link", "add", net.bridge, "type", "bridge")
+        run(ns["host"], "ip", "link", "set", net.bridge, "up")
+        run(ns["host"], "ip", "link", "add", "wl", "type", "veth", "peer", "name", "eth0",
+            "netns", ns["vm"])
+        run(ns["host"], "ip", "link", "set", "wl", "master", net.bridge, "up")
+        driver = make_driver(name, ns["host"], state)
+        world = World(driver, net, ns["host"], ns["vm"], tmp_path)
+        try:
+            yield world
+        finally:
+            world.server_pids()
+            with contextlib.suppress(Exception):
+                driver.sync([])
+            with contextlib.suppress(Exception):
+                driver.close()
+            world.kill_leftovers()
+            subprocess.run(["ip", "netns", "del", net.netns], capture_output=True)
+
+
+def cmdline(pid: int) -> bytes:
+    """A process's argv; empty when it is gone (or a zombie)."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def alive(pids: set[int]) -> set[int]:
+    return {p for p in pids if cmdline(p)}
+
+
+# --------------------------------------------------------------------------- the contract
+def test_the_port_gets_its_address_and_options(world: World) -> None:
+    world.sync(world.net)
+    got = world.dhcp()
+    assert got is not None, "no lease"
+    assert got["new_ip_address"] == "10.20.0.10"
+    assert got["new_subnet_mask"] == "255.255.255.0"
+    assert got["new_routers"] == "10.20.0.1"
+    assert got["new_domain_name_servers"] == "192.0.2.53 192.0.2.54"
+    assert got["new_interface_mtu"] == "1400"
+    assert got["new_rfc3442_classless_static_routes"] == ROUTES_121
+    assert got["new_domain_name"] == DOMAIN
+    assert got["new_host_name"] == "host-10-20-0-10"
+    assert got["new_dhcp_server_identifier"] == "10.20.0.2"
+
+
+def test_an_unknown_mac_gets_no_lease(world: World) -> None:
+    world.sync(world.net)
+    assert world.dhcp(STRANGER_MAC, timeout=3) is None
+    assert world.dhcp() is not None  # while the port itself is served
+
+
+def test_a_port_update_is_served_without_a_restart(world: World) -> None:
+    world.sync(world.net)
+    first = world.dhcp()
+    assert first is not None and first["new_ip_address"] == "10.20.0.10"
+    before = world.server_pids()
+    updated = replace(world.net, hosts=(port_host(world.net.hosts[0].port_id, "10.20.0.11"),))
+    world.sync(updated)
+    world.sync(updated)  # idempotent
+    assert world.server_pids() == before, "the server was restarted"
+    # The client still holds 10.20.0.10: INIT-REBOOT asks for it, is refused, rediscovers.
+    again = world.dhcp(keep_lease=True)
+    assert again is not None and again["new_ip_address"] == "10.20.0.11"
+
+
+def test_a_dropped_network_loses_its_server_and_namespace(world: World) -> None:
+    world.sync(world.net)
+    assert world.dhcp() is not None
+    pids = world.server_pids()
+    world.driver.sync([])
+    assert world.net.netns not in run(None, "ip", "netns", "list").stdout
+    assert not alive(pids)
+    assert world.dhcp(timeout=3) is None
+
+
+def test_close_leaves_no_process(world: World) -> None:
+    world.sync(world.net)
+    assert world.dhcp() is not None
+    pids = world.server_pids()
+    world.driver.close()
+    assert not alive(pids)
+    assert not alive(world.server_pids())
+
+
+def test_a_namespace_deleted_behind_its_back_is_served_again(world: World) -> None:
+    world.sync(world.net)
+    world.server_pids()  # remembered for the cleanup: the old server may linger
+    run(None, "ip", "netns", "del", world.net.netns)
+    world.sync(world.net)
+    got = world.dhcp()
+    assert got is not None and got["new_ip_address"] == "10.20.0.10"

@@ -1,0 +1,162 @@
+"""dhcp_networks (pure): which networks this host serves and what each server knows; and the
+DHCP parts of the L2 spec and the firewall."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neutrino.agent.desired import HostConfig, Tap, host_spec
+from neutrino.agent.dhcp.desired import dhcp_networks, hostname
+from neutrino.agent.dhcp.plumbing import ns_interface
+from neutrino.agent.dhcp.served import Served
+from neutrino.agent.firewall.render import render
+from neutrino.agent.firewall.spec import firewall_spec
+from neutrino.agent.names import IFNAMSIZ, bridge_name, dhcp_netns, tap_name
+from neutrino.wire.snapshot import HostSnapshot, SnapshotNetwork, SnapshotPort, SnapshotSubnet
+
+V4 = SnapshotSubnet("s4", "10.0.0.0/24", 4, "10.0.0.1", True)
+V6 = SnapshotSubnet("s6", "2001:db8::/64", 6, None, True, ipv6_address_mode="dhcpv6-stateful")
+OFF = SnapshotSubnet("s4off", "10.9.0.0/16", 4, "10.9.0.1", False)
+
+
+def port(i: int, net: str, ips: tuple[tuple[str, str], ...] = (), **kw: object
+         ) -> SnapshotPort:
+    base = SnapshotPort(id=f"{i:08x}-2222-4000-8000-000000000000", network_id=net,
+                        mac_address=f"FA:16:3E:00:01:{i:02X}", fixed_ips=ips,
+                        admin_state_up=True, device_owner="compute:nova",
+                        port_security_enabled=True, security_groups=(),
+                        allowed_address_pairs=(), revision_number=1, status="DOWN")
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def network(i: int, dhcp: bool = True, subnets: tuple[SnapshotSubnet, ...] = (V4, V6, OFF),
+            **kw: object) -> SnapshotNetwork:
+    net_id = f"{i:08x}-3333-4000-8000-000000000000"
+    dp = port(0xF0 + i, net_id, (("s4", "10.0.0.2"), ("s6", "2001:db8::2"),
+                                 ("s4off", "10.9.0.2")),
+              device_owner="network:dhcp", mac_address=f"FA:16:3E:FF:00:{i:02X}")
+    base = SnapshotNetwork(id=net_id, network_type="local", physical_network=None,
+                           segmentation_id=None, mtu=1450, subnets=subnets,
+                           dhcp_port=dp if dhcp else None, dns_domain="example.org.")
+    return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_one_server_per_network_with_a_dhcp_port_and_local_ports() -> None:
+    served, no_dhcp, no_ports = network(1), network(2, dhcp=False), network(3)
+    p = port(1, served.id, (("s4", "10.0.0.10"), ("s6", "2001:db8::10"), ("s4off", "10.9.0.10")))
+    q = port(2, no_dhcp.id, (("s4", "10.0.0.11"),))
+    snap = HostSnapshot("h", 1, networks=(served, no_dhcp, no_ports), ports=(p, q))
+    (got,) = dhcp_networks(snap, lease_time=600)
+    assert got.network_id == served.id and got.netns == dhcp_netns(served.id)
+    assert got.interface == tap_name(served.dhcp_port.id)  # type: ignore[union-attr]
+    assert got.bridge == bridge_name(served.id)
+    assert got.server_mac == "fa:16:3e:ff:00:01"
+    assert got.server_addresses == ("10.0.0.2/24", "2001:db8::2/64")  # not the DHCP-off one
+    assert got.subnets == (V4, V6)
+    assert got.mtu == 1450 and got.dns_domain == "example.org." and got.lease_time == 600
+    (host,) = got.hosts
+    assert host.port_id == p.id and host.mac_address == "fa:16:3e:00:01:01"
+    assert host.ip_addresses == ("10.0.0.10", "2001:db8::10")
+    assert host.hostname == "host-10-0-0-10"
+
+
+def test_hostname_is_dns_name_else_neutrons() -> None:
+    p = port(1, "n")
+    assert hostname(p, "10.0.0.5") == "host-10-0-0-5"
+    assert hostname(p, "2001:db8::5") == "host-2001-db8--5"
+    assert hostname(replace(p, dns_name="web1"), "10.0.0.5") == "web1"
+
+
+def test_extra_opts_travel_and_ports_without_dhcp_addresses_are_left_out() -> None:
+    net = network(1)
+    opts = (("bootfile-name", "pxe.0", 4),)
+    a = port(1, net.id, (("s4", "10.0.0.10"),), extra_dhcp_opts=opts)
+    b = port(2, net.id, (("s4off", "10.9.0.10"),))
+    (got,) = dhcp_networks(HostSnapshot("h", 1, networks=(net,), ports=(a, b)))
+    assert [h.port_id for h in got.hosts] == [a.id]
+    assert got.hosts[0].extra_opts == opts
+
+
+def test_the_dhcp_port_itself_is_no_client_and_no_reason_to_serve() -> None:
+    net = network(1)
+    assert net.dhcp_port is not None
+    snap = HostSnapshot("h", 1, networks=(net,), ports=(net.dhcp_port,))
+    assert dhcp_networks(snap) == ()
+    assert len(host_spec(snap, HostConfig()).taps) == 1  # as any bound port; never twice
+
+
+def test_no_dhcp_subnet_no_server() -> None:
+    net = network(1, subnets=(OFF,))
+    snap = HostSnapshot("h", 1, networks=(net,), ports=(port(1, net.id, (("s4off", "10.9.0.3"),)),))
+    assert dhcp_networks(snap) == ()
+    assert len(host_spec(snap, HostConfig()).taps) == 1
+
+
+@st.composite
+def snapshots(draw: st.DrawFn) -> HostSnapshot:
+    nets = [network(i, dhcp=draw(st.booleans())) for i in range(draw(st.integers(0, 4)))]
+    ports = []
+    for j in range(draw(st.integers(0, 10))):
+        if not nets:
+            break
+        net = nets[draw(st.integers(0, len(nets) - 1))]
+        ips = draw(st.lists(st.sampled_from([("s4", f"10.0.0.{10 + j}"),
+                                             ("s6", f"2001:db8::{10 + j:x}"),
+                                             ("s4off", f"10.9.0.{10 + j}")]), unique=True))
+        ports.append(port(j, net.id, tuple(ips)))
+    return HostSnapshot("h", 1, networks=tuple(nets), ports=tuple(ports))
+
+
+@given(snapshots(), st.randoms())
+def test_deterministic_and_order_free(snap: HostSnapshot, rnd: random.Random) -> None:
+    nets, ports = list(snap.networks), list(snap.ports)
+    rnd.shuffle(nets)
+    rnd.shuffle(ports)
+    shuffled = replace(snap, networks=tuple(nets), ports=tuple(ports))
+    assert dhcp_networks(shuffled) == dhcp_networks(snap)
+
+
+@given(snapshots())
+def test_served_exactly_where_l2_puts_a_dhcp_tap_and_the_firewall_keeps_it_local(
+        snap: HostSnapshot) -> None:
+    got = dhcp_networks(snap)
+    local = {p.network_id for p in snap.ports}
+    assert {n.network_id for n in got} == {n.id for n in snap.networks
+                                           if n.dhcp_port is not None and n.id in local}
+    taps = {t.name: t for t in host_spec(snap, HostConfig()).taps}
+    for n in got:
+        assert taps[n.interface] == Tap(n.interface, n.bridge, n.mtu, True)
+        assert len(ns_interface(n.interface)) <= IFNAMSIZ
+        macs = [h.mac_address for h in n.hosts]
+        assert len(set(macs)) == len(macs)
+        for h in n.hosts:  # clients are local ports of the network, with DHCP addresses
+            p = next(p for p in snap.ports if p.id == h.port_id)
+            assert p.network_id == n.network_id and h.ip_addresses
+            assert Served.of(n).for_mac(h.mac_address.upper()) is not None
+    assert firewall_spec(snap).dhcp_devices == tuple(sorted(n.interface for n in got))
+
+
+def test_network_owned_ports_are_not_filtered() -> None:
+    net = network(1)
+    router = port(5, net.id, (("s4", "10.0.0.1"),), device_owner="network:router_interface")
+    vm = port(6, net.id, (("s4", "10.0.0.6"),))
+    spec = firewall_spec(HostSnapshot("h", 1, networks=(net,), ports=(router, vm)))
+    assert [p.id for p in spec.filtered] == [vm.id]
+    assert tap_name(router.id) not in render(spec)
+
+
+def test_dhcp_taps_talk_only_to_local_taps() -> None:
+    net = network(1)
+    vm = port(6, net.id, (("s4", "10.0.0.6"),))
+    script = render(firewall_spec(HostSnapshot("h", 1, networks=(net,), ports=(vm,))))
+    dhcp = tap_name(net.dhcp_port.id)  # type: ignore[union-attr]
+    forward = script[script.index("chain forward {", script.index("table bridge")):]
+    assert f'iifname {{ "{dhcp}" }} oifname != "tap*" drop' in forward
+    assert f'iifname != "tap*" oifname {{ "{dhcp}" }} drop' in forward
+    assert forward.index("drop") < forward.index("oifname vmap @to_port")
+    none = render(firewall_spec(HostSnapshot("h", 1, ports=(vm,))))
+    assert '"tap*"' not in none
