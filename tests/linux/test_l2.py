@@ -4,16 +4,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import pytest
 
-from neutrino.agent.desired import HostConfig, L2Spec, host_spec
+from neutrino.agent.desired import FdbEntry, HostConfig, L2Spec, Vxlan, host_spec
 from neutrino.agent.linux.l2 import L2, alink_events
 from neutrino.agent.linux.plug import plug, unplug
-from neutrino.agent.names import bridge_name, tap_name, vxlan_name
+from neutrino.agent.names import BRIDGE_PREFIX, TAP_PREFIX, bridge_name, tap_name, vxlan_name
 from neutrino.wire.snapshot import HostSnapshot, RemotePort, SnapshotNetwork, SnapshotPort
 from tests.linux.netns import requires_netns, run
 from tests.linux.topology import PHYSNET, Topology, topology
@@ -146,6 +147,33 @@ def test_second_apply_is_a_noop(two_hosts: tuple[Topology, list[W]]) -> None:
         with L2(h.ns) as l2:
             assert l2.plan(spec).steps == ()
             assert l2.apply(spec).steps == ()
+
+
+def test_read_actual_agrees_with_iproute2(two_hosts: tuple[Topology, list[W]]) -> None:
+    """The raw-netlink read (`rtnl`) against `ip -d -j link` and `bridge -j fdb`: the same
+    links and fields, and only our VXLAN devices' static entries of the FDB (not what the
+    bridge learned from the traffic below)."""
+    topo, (w1, w2, _) = two_hosts
+    assert pings(topo, w1, w2.ip)
+    h1 = topo.hosts["host1"].ns
+    with L2(h1) as l2:
+        got = l2.read_actual()
+    links = json.loads(run(None, "ip", "-n", h1, "-d", "-j", "link", "show").stdout)
+    fdb = json.loads(run(None, "bridge", "-n", h1, "-j", "fdb", "show").stdout)
+    assert {t.name: (t.bridge, t.mtu, t.up) for t in got.taps} == {
+        k["ifname"]: (k["master"], k["mtu"], "UP" in k["flags"])
+        for k in links if k["ifname"].startswith(TAP_PREFIX)}
+    assert [(b.name, b.mtu, b.up) for b in got.bridges] == [
+        (k["ifname"], k["mtu"], "UP" in k["flags"]) for k in links
+        if k["ifname"].startswith(BRIDGE_PREFIX)]
+    [vx] = [k for k in links if k.get("linkinfo", {}).get("info_kind") == "vxlan"]
+    data = vx["linkinfo"]["info_data"]
+    assert got.vxlans == (Vxlan(vx["ifname"], data["id"], data["local"], vx["master"],
+                                vx["mtu"], data["port"], bool(data["learning"]), True),)
+    assert len(got.fdb) == 2 and set(got.fdb) == {
+        FdbEntry(e["ifname"], e["mac"], e["dst"]) for e in fdb
+        if e.get("ifname") == vx["ifname"] and e.get("dst") and "self" in e["flags"]}
+    assert any(e.get("master") for e in fdb), "the bridge learned something"
 
 
 @pytest.mark.parametrize("breakage", [

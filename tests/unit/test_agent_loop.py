@@ -219,6 +219,39 @@ def test_burst_of_changes_coalesces() -> None:
     assert 2 <= len(kernel.applied) <= 3
 
 
+def test_an_idle_loop_reconciles_at_once() -> None:
+    """`settle` only spaces a reconcile from the one before: a change after a quiet spell is
+    applied without waiting for it."""
+    server, kernel = FakeServer(snapshot(port("p1"))), FakeKernel()
+    delays: list[float] = []
+
+    async def body(agent: Agent) -> None:
+        await until(lambda: len(kernel.applied) == 1)
+        await asyncio.sleep(0.6)  # longer than settle: the loop is idle
+        t0 = time.monotonic()
+        server.change("port", "p2", snapshot(port("p1"), port("p2")))
+        await until(lambda: len(kernel.applied) == 2)
+        delays.append(time.monotonic() - t0)
+
+    drive(server, kernel, body, settle=0.5)
+    assert delays[0] < 0.25
+
+
+def test_link_event_reuses_the_snapshot_a_change_fetches_one() -> None:
+    server, kernel = FakeServer(snapshot(port("p1"))), FakeKernel()
+
+    async def body(agent: Agent) -> None:
+        await until(lambda: len(kernel.applied) == 1)
+        await kernel.events.put("brqabc")  # only the kernel changed
+        await until(lambda: len(kernel.applied) == 2)
+        assert server.snapshots == 1 and kernel.applied[1] is kernel.applied[0]
+        server.change("port", "p2", snapshot(port("p1"), port("p2")))
+        await until(lambda: len(kernel.applied) == 3)
+        assert server.snapshots == 2 and [p.id for p in kernel.applied[2].ports] == ["p1", "p2"]
+
+    drive(server, kernel, body)
+
+
 def test_status_reported_only_when_it_differs() -> None:
     server = FakeServer(snapshot(port("up", status=ACTIVE), port("unplugged"),
                                  port("off", status=ACTIVE, admin=False)))

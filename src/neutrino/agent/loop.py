@@ -2,11 +2,14 @@
 
 Events never carry state; they only set one "dirty" flag: a change-log entry about a resource
 that can matter here, a netlink event for one of our links, the periodic resync, a "too old"
-answer from the change log. The reconciler waits for the flag, lets a burst settle, clears it,
-then reads the WHOLE host snapshot, has the kernel applied to it (L2 first, then the firewall)
-and reports the ports whose status differs from what the server says. Anything that arrives
-while it works sets the flag again, so N changes cost at most two reconciles. A failure
-reports ERROR and is retried with capped exponential backoff, never in a tight loop.
+answer from the change log. The reconciler waits for the flag and clears it at once (an idle
+loop adds no delay), then has the kernel applied to the WHOLE host snapshot (the firewall
+first, then L2) and reports the ports whose status differs from what the server says. Anything that
+arrives while it works sets the flag again, so N changes cost at most two reconciles (the
+second can be made to wait `settle` after the first, so the rest of a burst lands in it).
+The snapshot is fetched again whenever the server said something; a pass that only link
+events asked for reuses the last one. A failure reports ERROR and is retried with capped
+exponential backoff, never in a tight loop.
 
 Collaborators are Protocols (`Server`, `Kernel`) so the loop is driven by fakes in unit tests
 and by `agent.client.Client` and the Linux appliers in `neutrino agent`.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -26,6 +30,9 @@ from neutrino.agent import names
 from neutrino.agent.client import ChangeNote, ProtocolRefused, ServerUnavailable, TooOld
 
 logger = logging.getLogger("neutrino.agent")
+# One DEBUG line per reconcile with its phases (monotonic seconds): bench/agent_bench.py
+# turns it on and reads it; off, it costs one level check.
+trace = logging.getLogger("neutrino.agent.trace")
 
 ACTIVE, DOWN, ERROR = "ACTIVE", "DOWN", "ERROR"
 # Change-log resources that can change a host's desired state. Anything else (routers,
@@ -74,7 +81,7 @@ class LoopConfig:
     report_interval: float = 10.0  # heartbeat period
     resync_interval: float = 60.0  # full reconcile even when nothing was said
     watch_timeout: float = 30.0  # one long-poll of the change log
-    settle: float = 0.02  # let a burst of events arrive before reconciling
+    settle: float = 0.0  # least time from one reconcile's end to the next one's start
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
 
@@ -113,14 +120,23 @@ class Agent:
         self.reconciles = 0  # completed attempts, successful or not (tests and bench read it)
         self.failures = 0  # consecutive failed attempts
         self._dirty = asyncio.Event()
+        self._dirty_since: float | None = None  # monotonic time of the first unserved poke
+        self._snapshot: wire.HostSnapshot | None = None  # the last one fetched
+        self._fetch = True  # whether the next reconcile must fetch a new snapshot
         self._seq_known = asyncio.Event()  # set once a snapshot told where the log stands
         self._watch_from = 0
         # (port id, revision) -> status we reported: never repeat a report the server has
         # seen; a new revision (or a status change) reports again.
         self._reported: dict[tuple[str, int], str] = {}
 
-    def poke(self) -> None:
-        """Look again soon. Every trigger comes down to this."""
+    def poke(self, fetch: bool = True) -> None:
+        """Look again soon. Every trigger comes down to this. `fetch=False`: only the kernel
+        changed (a link event), so the last snapshot still says what is wanted; any other
+        trigger fetches a new one."""
+        if fetch:
+            self._fetch = True
+        if self._dirty_since is None:
+            self._dirty_since = time.monotonic()
         self._dirty.set()
 
     async def run(self) -> None:
@@ -185,7 +201,7 @@ class Agent:
                 async for name in self.kernel.link_events():
                     failures = 0
                     if name.startswith(OUR_LINK_PREFIXES):
-                        self.poke()
+                        self.poke(fetch=False)
                 return
             except Exception as exc:
                 failures += 1
@@ -224,12 +240,20 @@ class Agent:
             self._watch_from = resume
 
     async def _reconciler(self) -> None:
+        """An idle loop reconciles at once: a lone change (a tap plugged, a port created)
+        is not delayed. Pokes that arrive while a reconcile runs make one follow-up
+        reconcile, which starts no sooner than `settle` after the last one ended: a burst
+        lands in it, and a stream of changes cannot keep the loop busy all the time."""
+        ended = -float("inf")
         while True:
             await self._dirty.wait()
-            await asyncio.sleep(self.config.settle)  # coalesce a burst into one reconcile
+            wait = ended + self.config.settle - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             self._dirty.clear()
+            since, self._dirty_since = self._dirty_since, None
             try:
-                await self.reconcile()
+                await self.reconcile(since)
                 self.failures = 0
             except ProtocolRefused:
                 raise
@@ -242,26 +266,50 @@ class Agent:
                 self.poke()
             finally:
                 self.reconciles += 1
+                ended = time.monotonic()
 
-    async def reconcile(self) -> None:
+    async def reconcile(self, dirty_since: float | None = None) -> None:
         """One full pass: snapshot -> kernel -> status reports. Raises on any failure, after
-        marking this host's ports ERROR when the kernel could not be applied."""
-        snapshot = await self.server.snapshot(self.config.host)
+        marking this host's ports ERROR when the kernel could not be applied. The snapshot
+        is fetched once per burst of server changes: a pass that only link events asked for
+        reuses the last one (the kernel is read in full either way)."""
+        start = time.monotonic()
+        snapshot = self._snapshot
+        if snapshot is None or self._fetch:
+            self._fetch = False  # a poke while we fetch sets it again
+            try:
+                snapshot = await self.server.snapshot(self.config.host)
+            except BaseException:
+                self._fetch = True
+                raise
+            self._snapshot = snapshot
+        fetched = time.monotonic()
         if not self._seq_known.is_set():
             self._watch_from = snapshot.seq
             self._seq_known.set()
         try:
             applied = await self.kernel.apply(snapshot)
         except Exception as exc:
+            self._fetch = True
             reason = f"agent on {self.config.host} failed to apply: {exc}"
             await self._send_statuses(snapshot, {p.id: (ERROR, reason) for p in snapshot.ports})
             raise
-        await self._send_statuses(snapshot, port_statuses(snapshot, applied))
+        done = time.monotonic()
+        wanted = port_statuses(snapshot, applied)
+        sent = await self._send_statuses(snapshot, wanted)
+        if sent:  # the server's copy of those ports changed: ours is stale now
+            self._fetch = True
         self.applied_seq = max(self.applied_seq, snapshot.seq)
+        if trace.isEnabledFor(logging.DEBUG):
+            trace.debug("trace reconcile dirty=%.6f start=%.6f snapshot=%.6f applied=%.6f "
+                        "end=%.6f active=%s", dirty_since or start, start, fetched, done,
+                        time.monotonic(), ",".join(p for p in sent if wanted[p][0] == ACTIVE))
 
     async def _send_statuses(self, snapshot: wire.HostSnapshot,
-                             wanted: Mapping[str, tuple[str, str]]) -> None:
-        """Report only what differs from the snapshot, and only once per revision."""
+                             wanted: Mapping[str, tuple[str, str]]) -> list[str]:
+        """Report only what differs from the snapshot, and only once per revision. Returns
+        the ids of the ports reported."""
+        sent = []
         for port in snapshot.ports:
             status, reason = wanted[port.id]
             key = (port.id, port.revision_number)
@@ -270,9 +318,11 @@ class Agent:
             await self.server.port_status(wire.PortStatus(
                 port_id=port.id, status=status, revision=port.revision_number, reason=reason))
             self._reported[key] = status
+            sent.append(port.id)
         live = {p.id for p in snapshot.ports}
         for key in [k for k in self._reported if k[0] not in live]:
             del self._reported[key]
+        return sent
 
 
 async def idle_link_events() -> AsyncIterator[str]:

@@ -6,21 +6,35 @@ Pure parameters, no HTTP: `neutrino plug PORT_ID --netns NAME` fetches the port 
 this. Idempotent: plugging again fixes drift (MAC, MTU, state, addresses, routes) and leaves
 a correct pair alone. The host end's bridge and admin state belong to `l2.L2`, which
 enslaves the tap once it exists.
+
+A first plug is a handful of netlink requests (~10 ms with a new namespace): the sockets
+and the namespace are made by a thread that enters the namespace (pyroute2's `netns=` forks
+a helper process for each, ~7 ms apiece), the peer is born in the workload's namespace with
+its final name, MAC and MTU, and a new pair is not read back.
 """
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import ipaddress
+import os
+import threading
 from collections.abc import Sequence
 from socket import AF_INET, AF_INET6
 from typing import Any
 
 from pyroute2 import IPRoute, netns
+from pyroute2.netlink.exceptions import NetlinkError
 
+from neutrino.agent.linux.rtnl import netlink_socket
 from neutrino.agent.names import tap_name
 
 IFA_F_NODAD = 0x02  # a plugged address is usable at once; the server made it unique
 RT_SCOPE_LINK = 253
+RUN_NETNS = "/run/netns"
+CLONE_NEWNET = 0x40000000
+MS_BIND, MS_REC, MS_SHARED = 0x1000, 0x4000, 1 << 20
 
 
 class PlugError(Exception):
@@ -35,44 +49,119 @@ def plug(port_id: str, mac: str, mtu: int, addresses: Sequence[str],
     route per address family (v4 and/or v6); `routes` are (destination cidr, nexthop)."""
     tap = tap_name(port_id)
     if netns_name not in netns.listnetns():
-        netns.create(netns_name)
-    with _ipr(host_netns) as host, IPRoute(netns=netns_name) as wl:
-        if not _paired(host, wl, tap, ifname):
-            if host.link_lookup(ifname=tap):
-                host.link("del", ifname=tap)
-            if wl.link_lookup(ifname=ifname):
-                raise PlugError(f"{netns_name} already has {ifname}, not port {port_id}'s")
-            host.link("add", ifname=tap, kind="veth", mtu=mtu,
-                      peer={"ifname": ifname, "net_ns_fd": netns_name})
-        _fix_link(host, tap, mtu=mtu)
-        idx = _fix_link(wl, ifname, mtu=mtu, address=mac.lower(), state="up")
-        _fix_addresses(wl, idx, addresses)
-        _fix_routes(wl, idx, gateways, routes)
+        _create_netns(netns_name)
+    with _ipr(host_netns) as host, _ipr(netns_name) as wl:
+        h, w = _get_link(host, tap), _get_link(wl, ifname)
+        if h is not None and w is not None and _pair(h, w):
+            _fix(host, h, mtu=mtu)
+            idx = _fix(wl, w, mtu=mtu, address=mac.lower(), state="up")
+            _fix_addresses(wl, idx, addresses)
+            _fix_routes(wl, idx, gateways, routes)
+            return
+        if h is not None:
+            host.link("del", index=h["index"])
+        if w is not None:
+            raise PlugError(f"{netns_name} already has {ifname}, not port {port_id}'s")
+        host.link("add", ifname=tap, kind="veth", mtu=mtu,
+                  peer={"ifname": ifname, "net_ns_fd": netns_name, "address": mac.lower(),
+                        "mtu": mtu})
+        w = _get_link(wl, ifname)
+        assert w is not None, "the peer we just made"
+        idx = int(w["index"])
+        wl.link("set", index=idx, state="up")
+        for iface in map(_iface, addresses):
+            _add_address(wl, idx, iface)
+        _fix_routes(wl, idx, gateways, routes, fresh=True)
 
 
 def unplug(port_id: str, host_netns: str | None = None) -> None:
     """Delete the port's veth; its other end goes with it. Unplugging twice is fine."""
     with _ipr(host_netns) as host:
-        if host.link_lookup(ifname=tap_name(port_id)):
-            host.link("del", ifname=tap_name(port_id))
+        link = _get_link(host, tap_name(port_id))
+        if link is not None:
+            host.link("del", index=link["index"])
 
 
 def _ipr(netns_name: str | None) -> IPRoute:
-    return IPRoute(netns=netns_name) if netns_name else IPRoute()
+    return IPRoute(use_socket=netlink_socket(netns_name)) if netns_name else IPRoute()
+
+
+def _create_netns(name: str) -> None:
+    """`ip netns add NAME`, done by a short-lived thread: it unshares its own network
+    namespace and bind-mounts it on /run/netns/NAME (the process never moves). Falls back
+    to pyroute2's (a forked helper) if that fails."""
+    failed: list[OSError] = []
+
+    def make() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        path = os.path.join(RUN_NETNS, name)
+
+        def check(result: int, what: str) -> None:
+            if result != 0:
+                code = ctypes.get_errno()
+                raise OSError(code, f"{what}: {os.strerror(code)}")
+
+        try:
+            os.makedirs(RUN_NETNS, exist_ok=True)
+            run = RUN_NETNS.encode()
+            # /run/netns is a shared mount, so the namespace shows in every mount namespace
+            # (as iproute2 does it).
+            if libc.mount(b"", run, b"none", MS_SHARED | MS_REC, None) != 0:
+                check(libc.mount(run, run, b"none", MS_BIND | MS_REC, None), "bind /run/netns")
+                check(libc.mount(b"", run, b"none", MS_SHARED | MS_REC, None),
+                      "share /run/netns")
+            os.close(os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+            try:
+                check(libc.unshare(CLONE_NEWNET), "unshare")
+                check(libc.mount(b"/proc/thread-self/ns/net", path.encode(), b"none", MS_BIND,
+                                 None), f"mount {path}")
+            except OSError:
+                os.unlink(path)
+                raise
+        except OSError as exc:
+            failed.append(exc)
+
+    thread = threading.Thread(target=make, name=f"netns-add-{name}")
+    thread.start()
+    thread.join()
+    if failed and name not in netns.listnetns():
+        netns.create(name)
+
+
+def _get_link(ipr: IPRoute, name: str) -> Any | None:
+    """The link called `name`, or None: one RTM_GETLINK by name (pyroute2's
+    `get_links(ifname=...)` and `link_lookup` dump and decode every link of the namespace,
+    which was most of a plug on a host with 100 taps)."""
+    try:
+        return ipr.link("get", ifname=name)[0]
+    except NetlinkError as exc:
+        if exc.code == errno.ENODEV:
+            return None
+        raise
+
+
+def _pair(h: Any, w: Any) -> bool:
+    """Whether host link `h` and workload link `w` are the two ends of one veth: each one's
+    IFLA_LINK is the other's index (indexes are per namespace, so check both ways)."""
+    return bool(h.get_attr("IFLA_LINK") == w["index"] and w.get_attr("IFLA_LINK") == h["index"])
 
 
 def _paired(host: IPRoute, wl: IPRoute, tap: str, ifname: str) -> bool:
-    """Whether `tap` and the workload's `ifname` are the two ends of one veth: each one's
-    IFLA_LINK is the other's index (indexes are per namespace, so check both ways)."""
-    h, w = host.get_links(ifname=tap), wl.get_links(ifname=ifname)
-    if not h or not w:
-        return False
-    return bool(h[0].get_attr("IFLA_LINK") == w[0]["index"]
-                and w[0].get_attr("IFLA_LINK") == h[0]["index"])
+    """`_pair`, by names (agent.dhcp.plumbing uses it)."""
+    h, w = _get_link(host, tap), _get_link(wl, ifname)
+    return h is not None and w is not None and _pair(h, w)
 
 
 def _fix_link(ipr: IPRoute, name: str, **want: Any) -> int:
-    link = ipr.get_links(ifname=name)[0]
+    """`_fix`, by name (agent.dhcp.plumbing uses it)."""
+    link = _get_link(ipr, name)
+    if link is None:
+        raise PlugError(f"no link {name}")
+    return _fix(ipr, link, **want)
+
+
+def _fix(ipr: IPRoute, link: Any, **want: Any) -> int:
+    """Set whichever of mtu/address/state differ from `want`; the link's index."""
     have = {"mtu": link.get_attr("IFLA_MTU"), "address": link.get_attr("IFLA_ADDRESS"),
             "state": "up" if link["flags"] & 1 else "down"}
     change = {k: v for k, v in want.items() if have[k] != v}
@@ -90,8 +179,13 @@ def _fix_addresses(ipr: IPRoute, idx: int, addresses: Sequence[str]) -> None:
     for iface in have.keys() - want:
         ipr.addr("del", index=idx, address=str(iface.ip), prefixlen=iface.network.prefixlen)
     for iface in want - have.keys():
-        ipr.addr("add", index=idx, address=str(iface.ip), prefixlen=iface.network.prefixlen,
-                 **({"flags": IFA_F_NODAD} if iface.version == 6 else {}))
+        _add_address(ipr, idx, iface)
+
+
+def _add_address(ipr: IPRoute, idx: int,
+                 iface: ipaddress.IPv4Interface | ipaddress.IPv6Interface) -> None:
+    ipr.addr("add", index=idx, address=str(iface.ip), prefixlen=iface.network.prefixlen,
+             **({"flags": IFA_F_NODAD} if iface.version == 6 else {}))
 
 
 def _iface(text: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
@@ -99,16 +193,17 @@ def _iface(text: str) -> ipaddress.IPv4Interface | ipaddress.IPv6Interface:
 
 
 def _fix_routes(ipr: IPRoute, idx: int, gateways: Sequence[str],
-                routes: Sequence[tuple[str, str]]) -> None:
+                routes: Sequence[tuple[str, str]], fresh: bool = False) -> None:
     """Replace makes each route right whatever was there; a family that no longer has a
-    gateway loses its default route through this interface."""
+    gateway loses its default route through this interface (`fresh`: a new interface has
+    none to lose)."""
     families = set()
     for gw in gateways:
         fam = AF_INET6 if ipaddress.ip_address(gw).version == 6 else AF_INET
         families.add(fam)
         ipr.route("replace", dst="::/0" if fam == AF_INET6 else "0.0.0.0/0",
                   gateway=gw, oif=idx, family=fam)
-    for fam in {AF_INET, AF_INET6} - families:
+    for fam in () if fresh else {AF_INET, AF_INET6} - families:
         for r in ipr.get_routes(family=fam, oif=idx):
             if r["dst_len"] == 0 and r.get_attr("RTA_GATEWAY"):
                 ipr.route("del", dst="::/0" if fam == AF_INET6 else "0.0.0.0/0",
