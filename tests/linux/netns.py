@@ -57,7 +57,7 @@ def namespaces(*roles: str) -> Iterator[dict[str, str]]:
             run(None, "ip", "netns", "add", name)
             made[role] = name
             run(name, "ip", "link", "set", "lo", "up")
-        yield made
+        yield dict(made)  # a copy: a test that pops from it must not escape the cleanup
     finally:
         for name in made.values():
             subprocess.run(["ip", "netns", "del", name], capture_output=True)

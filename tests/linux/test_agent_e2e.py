@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from neutrino.agent.names import tap_name
+from neutrino.agent.names import dhcp_netns, tap_name
 from neutrino.cmd.agent import plug_port
 from tests.e2e.conftest import LiveServer, neutrino_command, start, stop
 from tests.e2e.live import stop as stop_proc
@@ -50,12 +50,15 @@ class Cluster:
     tmp: Path
     agents: dict[str, subprocess.Popen[bytes]]
 
-    def start_agent(self, role: str) -> None:
+    def start_agent(self, role: str, dhcp: str = "none") -> None:
+        """DHCP off unless asked: a DHCP namespace is named after its network, and two
+        "hosts" on one machine would want the same name (one agent per real machine)."""
         host = self.topo.hosts[role]
         log = (self.tmp / f"agent-{role}.log").open("ab")
         self.agents[role] = subprocess.Popen(
             [*neutrino_command(), "agent", "--host", role, "--server", self.server.url,
-             "--local-ip", host.underlay_ip, "--netns", host.ns,
+             "--local-ip", host.underlay_ip, "--netns", host.ns, "--dhcp-driver", dhcp,
+             "--state-dir", str(self.tmp / f"state-{role}"),
              "--report-interval", "1", "--resync-interval", "30"],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -189,3 +192,71 @@ def test_security_group_rule_change_takes_effect(cluster: Cluster) -> None:
 
     c.ok(c.api.delete(f"/v2.0/security-group-rules/{rule['id']}"))
     wait(lambda: not pings(w1, ip), "ICMP refused again", timeout=10)
+
+
+@pytest.mark.parametrize("driver", ["builtin", "dnsmasq"])
+def test_a_plugged_workload_gets_its_port_by_dhcp(cluster: Cluster, driver: str) -> None:
+    """The agent serves DHCP for its host's ports: real dhclient in the workload gets exactly
+    the port's address and gateway; a new fixed IP is served on the next exchange."""
+    c = cluster
+    c.stop_agent("host1")
+    c.start_agent("host1", dhcp=driver)
+    (c.tmp / "state-host1").mkdir(exist_ok=True)
+    (c.tmp / "state-host1").chmod(0o755)  # dnsmasq drops to nobody before reading its files
+    net = c.ok(c.api.post("/v2.0/networks", json={"network": {"name": "dhcp"}}))["network"]
+    subnet = c.ok(c.api.post("/v2.0/subnets", json={"subnet": {
+        "network_id": net["id"], "cidr": "10.78.0.0/24", "ip_version": 4,
+        "dns_nameservers": ["10.78.0.53"]}}))["subnet"]
+    try:
+        port_id = _dhcp_exchange(c, net["id"], subnet)
+        c.ok(c.api.delete(f"/v2.0/ports/{port_id}"))
+        # The network goes: the agent stops its DHCP server and removes the namespace.
+        c.ok(c.api.delete(f"/v2.0/networks/{net['id']}"))
+        wait(lambda: dhcp_netns(net["id"]) not in run(None, "ip", "netns", "list").stdout,
+             "the DHCP namespace removed")
+    finally:  # on failure too: nothing of the DHCP server may outlive the test
+        for pidfile in (c.tmp / "state-host1").rglob("*.pid"):
+            pid = pidfile.read_text().strip()
+            if pid.isdigit() and "dnsmasq" in Path(f"/proc/{pid}/cmdline").read_text(
+                    errors="replace") if Path(f"/proc/{pid}").exists() else False:
+                subprocess.run(["kill", pid], capture_output=True)
+        subprocess.run(["ip", "netns", "del", dhcp_netns(net["id"])], capture_output=True)
+
+
+def _dhcp_exchange(c: Cluster, network_id: str, subnet: dict[str, Any]) -> str:
+    port = c.port(network_id, "host1")
+    ns, host_ns = c.topo.workloads["w1"], c.topo.hosts["host1"].ns
+    plug_port(c.server.url, port["id"], ns, host="host1", host_netns=host_ns, dhcp=True)
+    wait(lambda: c.status(port["id"]) == "ACTIVE", "port ACTIVE")
+    want = port["fixed_ips"][0]["ip_address"]
+
+    def lease() -> dict[str, str]:
+        """One dhclient exchange; the values its script saw when it BOUND (or REBOOTed)."""
+        record, pidfile = c.tmp / "lease.env", c.tmp / "dhclient.pid"
+        script, conf = c.tmp / "record.sh", c.tmp / "dhclient.conf"
+        script.write_text(f"#!/bin/sh\ncase $reason in BOUND|REBOOT|RENEW) "
+                          f"env | grep ^new_ > {record};; esac\n")
+        script.chmod(0o755)
+        conf.write_text("timeout 15;\n")
+        record.unlink(missing_ok=True)
+        try:
+            done = run(ns, "dhclient", "-4", "-1", "-cf", str(conf), "-sf", str(script),
+                       "-pf", str(pidfile), "-lf", str(c.tmp / "dhclient.leases"), "eth0",
+                       check=False, timeout=40)
+        finally:  # once bound, dhclient stays behind to renew: stop it by its PID
+            if pidfile.exists() and pidfile.read_text().strip().isdigit():
+                subprocess.run(["kill", pidfile.read_text().strip()], capture_output=True)
+        assert done.returncode == 0, done.stderr
+        return dict(line.split("=", 1) for line in record.read_text().splitlines())
+
+    got = lease()
+    assert got["new_ip_address"] == want
+    assert got["new_routers"] == subnet["gateway_ip"]
+    assert got["new_domain_name_servers"] == "10.78.0.53"
+
+    # A new fixed IP: served on the next exchange, with no restart of anything.
+    new = "10.78.0.77"
+    c.ok(c.api.put(f"/v2.0/ports/{port['id']}", json={"port": {
+        "fixed_ips": [{"subnet_id": subnet["id"], "ip_address": new}]}}))
+    assert wait(lambda: lease()["new_ip_address"] == new, "the new address by DHCP")
+    return str(port["id"])

@@ -18,7 +18,7 @@ import socket
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import httpx
@@ -28,6 +28,8 @@ from neutrino.agent import loop
 from neutrino.agent.client import Client, Credentials, NoAuthCredentials, ProtocolRefused
 from neutrino.agent.client import TokenCredentials as TokenCredentials
 from neutrino.agent.desired import HostConfig, host_spec
+from neutrino.agent.dhcp import DhcpDriver
+from neutrino.agent.dhcp.desired import dhcp_networks
 from neutrino.agent.firewall import Firewall, firewall_spec
 from neutrino.agent.linux.l2 import L2, alink_events
 
@@ -46,9 +48,12 @@ class LinuxKernel:
     They block (netlink, nft), and pyroute2's sync IPRoute runs its own event loop, which
     refuses to start inside ours: so they are made, used and closed on ONE worker thread."""
 
-    def __init__(self, netns: str | None, config: HostConfig) -> None:
+    def __init__(self, netns: str | None, config: HostConfig,
+                 dhcp: DhcpDriver | None = None, lease_time: int = 86400) -> None:
         self.netns = netns
         self.config = config
+        self.dhcp = dhcp  # None: this host serves no DHCP (`--dhcp-driver none`)
+        self.lease_time = lease_time
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel")
         self._l2: L2 | None = None
         self._firewall: Firewall | None = None
@@ -62,6 +67,8 @@ class LinuxKernel:
             self._l2.close()
         if self._firewall is not None:
             self._firewall.close()
+        if self.dhcp is not None:
+            self.dhcp.close()
 
     async def _on_thread(self, fn: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
@@ -83,10 +90,15 @@ class LinuxKernel:
         if done.errors:
             reasons = "; ".join(f"{type(step).__name__}: {why}" for step, why in done.errors[:3])
             raise RuntimeError(f"L2: {reasons}")
+        # DHCP last: its plumbing puts the DHCP port's tap on the bridge L2 just made, and
+        # a port change reaches the DHCP server in this same pass (no reload).
+        dhcp_ports = {n.dhcp_port.id for n in snapshot.networks if n.dhcp_port is not None}
+        if self.dhcp is not None:
+            self.dhcp.sync(dhcp_networks(snapshot, self.lease_time))
         if trace.isEnabledFor(logging.DEBUG):
             trace.debug("trace apply spec=%.6f l2=%.6f firewall=%.6f l2_steps=%d", t1 - t0,
                         time.monotonic() - t2, t2 - t1, len(done.steps))
-        return loop.Applied(missing=frozenset(done.missing),
+        return loop.Applied(missing=frozenset(done.missing) - dhcp_ports,
                             failed={u.port_id: u.reason for u in spec.unbindable})
 
     async def link_events(self) -> AsyncIterator[str]:
@@ -104,6 +116,8 @@ class AgentOptions:
     report_interval: float = 10.0
     resync_interval: float = 60.0
     token: str | None = None  # a Keystone token; None: noauth headers
+    dhcp_driver: str = "builtin"  # entry point in neutrino.dhcp_drivers, or "none"
+    state_dir: str | None = None  # where a DHCP driver keeps files (dnsmasq)
 
 
 def parse_mappings(items: Sequence[str]) -> dict[str, str]:
@@ -117,6 +131,23 @@ def parse_mappings(items: Sequence[str]) -> dict[str, str]:
     return out
 
 
+def dhcp_driver(name: str, netns: str | None, state_dir: str | None) -> DhcpDriver | None:
+    """The configured DHCP driver (DESIGN decision 7: found by name through entry points)."""
+    if name == "none":
+        return None
+    from pathlib import Path
+
+    from neutrino.drivers import loader
+
+    factory = loader.load("neutrino.dhcp_drivers", name)
+    if name == "dnsmasq":
+        driver: DhcpDriver = factory(host_netns=netns,
+                                     state_dir=Path(state_dir) if state_dir else None)
+    else:
+        driver = factory(host_netns=netns)
+    return driver
+
+
 async def run_agent(opts: AgentOptions) -> int:
     """Run until cancelled; 3 when the server refuses our protocol version."""
     credentials: Credentials = (TokenCredentials(opts.token) if opts.token
@@ -124,7 +155,8 @@ async def run_agent(opts: AgentOptions) -> int:
     client = Client(opts.server, credentials)
     physical = dict(opts.physical_interfaces or {})
     kernel = LinuxKernel(opts.netns, HostConfig(local_ip=opts.local_ip,
-                                                physical_interfaces=physical))
+                                                physical_interfaces=physical),
+                         dhcp=dhcp_driver(opts.dhcp_driver, opts.netns, opts.state_dir))
     config = loop.LoopConfig(host=opts.host, local_ip=opts.local_ip,
                              physical_interfaces=physical,
                              report_interval=opts.report_interval,
@@ -196,8 +228,9 @@ def plug_args(port: dict[str, Any], network: dict[str, Any],
 
 
 def plug_port(server: str, port_id: str, netns_name: str, *, host: str | None = None,
-              host_netns: str | None = None) -> PlugArgs:
-    """Bind the port to `host` if it is unbound, then plug it into `netns_name`."""
+              host_netns: str | None = None, dhcp: bool = False) -> PlugArgs:
+    """Bind the port to `host` if it is unbound, then plug it into `netns_name`; with `dhcp`
+    only the link (MAC, MTU): the workload asks DHCP for its addresses, as a VM would."""
     from neutrino.agent.linux.plug import plug
 
     host = host or socket.gethostname()
@@ -213,6 +246,8 @@ def plug_port(server: str, port_id: str, netns_name: str, *, host: str | None = 
         subnet_ids = {f["subnet_id"] for f in port.get("fixed_ips", ())}
         subnets = {sid: _ok(api.get(f"/v2.0/subnets/{sid}"))["subnet"] for sid in subnet_ids}
     args = plug_args(port, network, subnets)
+    if dhcp:
+        args = replace(args, addresses=(), gateways=(), routes=())
     plug(args.port_id, args.mac, args.mtu, args.addresses, args.gateways, args.routes,
          netns_name=netns_name, host_netns=host_netns)
     return args

@@ -84,7 +84,8 @@ def _agent(args: argparse.Namespace) -> int:
         host=args.agent_host or socket.gethostname(), server=args.server,
         local_ip=args.local_ip, physical_interfaces=physical, netns=args.netns,
         report_interval=args.report_interval, resync_interval=args.resync_interval,
-        token=os.environ.get("OS_TOKEN") or None)
+        token=os.environ.get("OS_TOKEN") or None, dhcp_driver=args.dhcp_driver,
+        state_dir=args.state_dir)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per long-poll
     try:
         return asyncio.run(agent.run_agent(opts))
@@ -100,11 +101,13 @@ def _plug(args: argparse.Namespace) -> int:
         return 0
     try:
         done = agent.plug_port(args.server, args.port_id, args.netns,
-                               host=args.agent_host, host_netns=args.host_netns)
+                               host=args.agent_host, host_netns=args.host_netns,
+                               dhcp=args.dhcp)
     except Exception as exc:
         print(f"neutrino plug: {exc}", file=sys.stderr)
         return 1
-    print(f"plugged port {done.port_id} into {args.netns}: {', '.join(done.addresses)}")
+    print(f"plugged port {done.port_id} into {args.netns}: "
+          f"{', '.join(done.addresses) or 'addresses by DHCP'}")
     return 0
 
 
@@ -175,6 +178,9 @@ def parser() -> argparse.ArgumentParser:
                    "the agent itself stays here, so it reaches the server from here")
     a.add_argument("--report-interval", type=float, default=10.0)
     a.add_argument("--resync-interval", type=float, default=60.0)
+    a.add_argument("--dhcp-driver", default="builtin",
+                   help="builtin | dnsmasq (entry points neutrino.dhcp_drivers) | none")
+    a.add_argument("--state-dir", help="where the DHCP driver keeps its files (dnsmasq)")
     for name, help_ in (("plug", "plug a port into a workload network namespace"),
                         ("unplug", "remove a port's veth")):
         pl = sub.add_parser(name, help=help_)
@@ -186,6 +192,8 @@ def parser() -> argparse.ArgumentParser:
             pl.add_argument("--host", dest="agent_host",
                             help="bind an unbound port to this host (default: hostname); "
                             "must be the agent's --host")
+            pl.add_argument("--dhcp", action="store_true",
+                            help="set only the link; the workload asks DHCP for addresses")
     d = sub.add_parser("db", help="database schema")
     d.add_argument("db_command", choices=["upgrade", "current"])
     d.add_argument("--db", dest="db_url")
