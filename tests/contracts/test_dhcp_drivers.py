@@ -23,6 +23,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -53,6 +54,10 @@ SUBNET = SnapshotSubnet(id=str(uuid.uuid4()), cidr="10.20.0.0/24", ip_version=4,
                         gateway_ip="10.20.0.1", enable_dhcp=True,
                         dns_nameservers=("192.0.2.53", "192.0.2.54"),
                         host_routes=(("198.51.100.0/24", "10.20.0.254"),))
+SUBNET6 = SnapshotSubnet(id=str(uuid.uuid4()), cidr="2001:db8:20::/64", ip_version=6,
+                         gateway_ip="2001:db8:20::1", enable_dhcp=True,
+                         ipv6_address_mode="dhcpv6-stateful", ipv6_ra_mode="dhcpv6-stateful")
+PORT_IP6 = "2001:db8:20::10"
 # dhclient's rendering of option 121: width, significant octets, router, ... (RFC 3442)
 ROUTES_121 = "24 198 51 100 10 20 0 254 0 10 20 0 1"
 
@@ -69,6 +74,7 @@ DHCLIENT_SCRIPT = """\
 [ "$reason" = PREINIT ] && ip link set dev "$interface" up
 exit 0
 """
+DHCLIENT6_CONF = "timeout {timeout}; retry 1; initial-interval 1;\n"
 
 
 def network(network_id: str) -> DhcpNetwork:
@@ -139,6 +145,34 @@ class World:
         return bound[-1]
 
 
+    def dhcp6(self, mac: str = PORT_MAC, timeout: int = 10) -> dict[str, str] | None:
+        """One `dhclient -6 -1` (stateful: IA_NA) exchange from `vm` with `mac`: the
+        variables of the event that bound it, or None when no server answered. The link is
+        up first with DAD off, so that its link-local address is usable at once."""
+        run(self.vm, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0")
+        run(self.vm, "ip", "link", "set", "eth0", "address", mac)
+        run(self.vm, "ip", "link", "set", "eth0", "up")
+        events, lease, pidf, duid = (self.tmp / n for n in (
+            "events6", "dhclient6.leases", "dhclient6.pid", "dhclient6.duid"))
+        for path in (events, lease, duid):
+            path.unlink(missing_ok=True)
+        conf, script = self.tmp / "dhclient6.conf", self.tmp / "dhclient6-script"
+        conf.write_text(DHCLIENT6_CONF.format(timeout=timeout))
+        script.write_text(DHCLIENT_SCRIPT.format(events=events))
+        script.chmod(0o755)
+        try:
+            done = run(self.vm, "dhclient", "-6", "-1", "-v", "-cf", str(conf),
+                       "-pf", str(pidf), "-lf", str(lease), "-df", str(duid),
+                       "-sf", str(script), "eth0", check=False, timeout=timeout + 20)
+        finally:
+            kill_pidfile(pidf)
+        if done.returncode != 0:
+            return None
+        bound = [e for e in parse_events(events) if e.get("reason") in ("BOUND6", "REBOOT6")]
+        assert bound, f"dhclient -6 exited 0 without binding:\n{done.stderr}"
+        return bound[-1]
+
+
 def parse_events(path: Path) -> list[dict[str, str]]:
     if not path.exists():
         return []
@@ -148,8 +182,26 @@ def parse_events(path: Path) -> list[dict[str, str]]:
 
 
 def kill_pidfile(path: Path) -> None:
+    """Stop the dhclient that owns pid file `path`, by PID. The daemonized child may not
+    have written its own pid yet when the parent exits, so every process whose command line
+    names this (test-private) pid file is stopped too; SIGKILL if SIGTERM is not enough."""
+    pids: set[int] = set()
     with contextlib.suppress(OSError, ValueError):
-        os.kill(int(path.read_text().strip()), signal.SIGTERM)
+        pids.add(int(path.read_text().strip()))
+    marker = str(path).encode()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and marker in cmdline(int(entry.name)).split(b"\0"):
+            pids.add(int(entry.name))
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGTERM)
+    for _ in range(40):
+        if not alive(pids):
+            break
+        time.sleep(0.05)
+    for pid in alive(pids):
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
     path.unlink(missing_ok=True)
 
 
@@ -277,3 +329,16 @@ def test_a_namespace_deleted_behind_its_back_is_served_again(world: World) -> No
     world.sync(world.net)
     got = world.dhcp()
     assert got is not None and got["new_ip_address"] == "10.20.0.10"
+
+
+def test_dhcpv6_stateful_gives_the_port_exactly_its_address(world: World) -> None:
+    host = world.net.hosts[0]
+    dual = replace(world.net, subnets=(SUBNET, SUBNET6),
+                   server_addresses=("10.20.0.2/24", "2001:db8:20::2/64"),
+                   hosts=(replace(host, ip_addresses=(*host.ip_addresses, PORT_IP6)),))
+    world.sync(dual)
+    got = world.dhcp6()
+    assert got is not None, "no DHCPv6 lease"
+    assert got["new_ip6_address"] == PORT_IP6
+    assert got.get("new_ip6_prefixlen") == "128"
+    assert world.dhcp6(STRANGER_MAC, timeout=3) is None

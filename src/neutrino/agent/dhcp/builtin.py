@@ -107,6 +107,7 @@ class BuiltinDhcp:
         self._thread.start()
         self._servers: dict[str, _Servers] = {}  # loop thread only
         self._plumbed: dict[str, _Plumbed] = {}  # sync thread only
+        self._served: dict[str, Served] = {}  # sync thread only: the last view built
         self._stale: set[str] | None = None  # found at the first sync
 
     # ------------------------------------------------------------------ the contract
@@ -128,7 +129,11 @@ class BuiltinDhcp:
                 errors.append(f"{network.network_id}: {exc}")
                 logger.warning("DHCP for network %s: %s", network.network_id, exc)
                 continue
-            ready.append((network, Served.of(network), identity))
+            served = Served.of(network, self._served.get(network.network_id))
+            self._served[network.network_id] = served
+            ready.append((network, served, identity))
+        for network_id in [k for k in self._served if k not in wanted]:
+            del self._served[network_id]
         if not closed:
             errors += self._call(lambda: self._apply(ready, set(wanted)))
         gone = (self._stale | set(self._plumbed)) - set(wanted)
