@@ -34,10 +34,10 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from neutrino.agent.dhcp import DhcpNetwork, plumbing
-from neutrino.agent.dhcp.inns import NETNS_DIR, run_in_netns
 from neutrino.agent.dhcp.served import Served
 from neutrino.agent.dhcp.server4 import Dhcp4Server
 from neutrino.agent.dhcp.server6 import Dhcp6Server, RaSender
+from neutrino.agent.inns import NETNS_DIR, run_in_netns
 
 logger = logging.getLogger("neutrino.agent.dhcp.builtin")
 

@@ -27,7 +27,7 @@ from typing import Any
 from pyroute2 import IPRoute, netns
 
 from neutrino.agent.dhcp import DhcpNetwork
-from neutrino.agent.dhcp.inns import run_in_netns, write_sysctl
+from neutrino.agent.inns import run_in_netns, write_sysctl
 from neutrino.agent.linux.plug import _fix_addresses, _fix_link, _paired
 from neutrino.agent.names import DHCP_NETNS_PREFIX, IFNAMSIZ, TAP_PREFIX, dhcp_netns
 

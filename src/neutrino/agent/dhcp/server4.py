@@ -29,9 +29,9 @@ import time
 from collections import Counter
 
 from neutrino.agent.dhcp.codec import DhcpDecodeError, Opt, decode, encode
-from neutrino.agent.dhcp.inns import run_in_netns
 from neutrino.agent.dhcp.responder import Lease, answer
 from neutrino.agent.dhcp.served import Served
+from neutrino.agent.inns import run_in_netns
 
 logger = logging.getLogger("neutrino.agent.dhcp.server4")
 

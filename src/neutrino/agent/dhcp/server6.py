@@ -25,8 +25,8 @@ from collections import Counter
 
 from neutrino.agent.dhcp import codec6, ra, responder6
 from neutrino.agent.dhcp.codec import DhcpDecodeError
-from neutrino.agent.dhcp.inns import run_in_netns
 from neutrino.agent.dhcp.served import Served
+from neutrino.agent.inns import run_in_netns
 
 logger = logging.getLogger("neutrino.agent.dhcp.server6")
 

@@ -17,16 +17,15 @@ reaches the top of the address space.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import socket
 import struct
-import threading
 from collections.abc import Iterator
 from typing import Final
 
 from neutrino.agent.firewall.intervals import Interval, from_keys, to_keys
+from neutrino.agent.inns import run_in_netns
 
 __all__ = ["NetlinkError", "NfNetlink", "NftNetlink", "attr", "attrs"]
 
@@ -59,7 +58,6 @@ NFTA_SET_ELEM_FLAGS: Final = 3
 NFTA_DATA_VALUE: Final = 1
 NFT_SET_ELEM_INTERVAL_END: Final = 1
 FAMILIES: Final = {"inet": 1, "ip": 2, "arp": 3, "netdev": 5, "bridge": 7, "ip6": 10}
-CLONE_NEWNET: Final = 0x40000000
 _HDR: Final = struct.Struct("=IHHII")
 _NFGEN: Final = struct.Struct("=BB2x")  # nfgenmsg: family, version, res_id (big-endian)
 
@@ -124,31 +122,9 @@ def _socket_in(netns: str | None) -> socket.socket:
     """A NETLINK_NETFILTER socket of namespace `netns` (None: ours). A socket belongs to the
     namespace it was made in, so a short-lived thread enters `netns` (setns affects only the
     calling thread) and makes it; the process and its other threads never move."""
-    if netns is None:
+    def make() -> socket.socket:
         return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
-    made: list[socket.socket] = []
-    failed: list[BaseException] = []
-
-    def enter() -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    code = ctypes.get_errno()
-                    raise NetlinkError(code, f"setns {netns}: {os.strerror(code)}")
-            finally:
-                os.close(fd)
-            made.append(socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER))
-        except BaseException as exc:  # handed to the caller's thread
-            failed.append(exc)
-
-    thread = threading.Thread(target=enter, name=f"netns-{netns}")
-    thread.start()
-    thread.join()
-    if failed:
-        raise failed[0]
-    return made[0]
+    return make() if netns is None else run_in_netns(netns, make)
 
 
 class NfNetlink:

@@ -12,22 +12,21 @@ attributes the diff needs. Writes stay on pyroute2.
 
 from __future__ import annotations
 
-import ctypes
 import errno
 import os
 import socket
 import struct
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
+
+from neutrino.agent.inns import run_in_netns
 
 __all__ = ["FdbRecord", "Link", "Rtnl", "RtnlError", "netlink_socket"]
 
 NETLINK_ROUTE: Final = 0
 SOL_NETLINK: Final = 270
 NETLINK_GET_STRICT_CHK: Final = 12
-CLONE_NEWNET: Final = 0x40000000
 RTM_GETLINK: Final = 18
 RTM_GETNEIGH: Final = 30
 NLMSG_ERROR: Final = 2
@@ -202,31 +201,9 @@ def netlink_socket(netns: str | None, protocol: int = NETLINK_ROUTE) -> socket.s
     """A netlink socket of namespace `netns` (None: ours), made by a short-lived thread that
     enters it: setns moves only the calling thread, and the socket stays in the namespace it
     was made in. (pyroute2's `netns=` forks a helper process for this: ~7 ms a socket.)"""
-    if netns is None:
+    def make() -> socket.socket:
         return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, protocol)
-    made: list[socket.socket] = []
-    failed: list[BaseException] = []
-
-    def enter() -> None:
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            fd = os.open(f"/run/netns/{netns}", os.O_RDONLY)
-            try:
-                if libc.setns(fd, CLONE_NEWNET) != 0:
-                    code = ctypes.get_errno()
-                    raise RtnlError(code, f"setns {netns}: {os.strerror(code)}")
-            finally:
-                os.close(fd)
-            made.append(socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, protocol))
-        except BaseException as exc:  # handed to the caller's thread
-            failed.append(exc)
-
-    thread = threading.Thread(target=enter, name=f"netns-{netns}")
-    thread.start()
-    thread.join()
-    if failed:
-        raise failed[0]
-    return made[0]
+    return make() if netns is None else run_in_netns(netns, make)
 
 
 class Rtnl:
