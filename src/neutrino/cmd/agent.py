@@ -109,7 +109,7 @@ class LinuxKernel:
 @dataclass(frozen=True)
 class AgentOptions:
     host: str
-    server: str
+    server: str = "http://127.0.0.1:9696"
     local_ip: str | None = None
     physical_interfaces: Mapping[str, str] | None = None
     netns: str | None = None

@@ -97,6 +97,30 @@ def _option_text(value: Any) -> str:
     return str(value)
 
 
+# `[agent]` keys, as AgentOptions names them; flags of `neutrino agent` override them.
+AGENT_KEYS = frozenset({"host", "server", "local_ip", "physical_interfaces", "dhcp_driver",
+                        "state_dir", "report_interval", "resync_interval"})
+
+
+def agent_section(config_file: str | None = None) -> dict[str, Any]:
+    """The `[agent]` table of `config_file` (or $NEUTRINO_CONFIG); {} without a file.
+    `physical_interfaces` is a table {physnet = "iface"}. An unknown key stops the agent,
+    as a mistyped setting silently ignored would."""
+    path = config_file or os.environ.get("NEUTRINO_CONFIG")
+    if not path:
+        return {}
+    section = dict(tomllib.loads(Path(path).read_text()).get("agent", {}))
+    unknown = sorted(set(section) - AGENT_KEYS)
+    if unknown:
+        raise SystemExit(f"{path}: [agent] has no setting {', '.join(unknown)}; "
+                         f"known: {', '.join(sorted(AGENT_KEYS))}")
+    mappings = section.get("physical_interfaces", {})
+    if not isinstance(mappings, dict) or not all(
+            isinstance(v, str) for v in mappings.values()):
+        raise SystemExit(f'{path}: [agent] physical_interfaces is a table: physnet1 = "eth1"')
+    return section
+
+
 def load(config_file: str | None = None, **flags: Any) -> Settings:
     """Merge defaults, `config_file` (or $NEUTRINO_CONFIG), env vars, then non-None flags."""
     settings = Settings()

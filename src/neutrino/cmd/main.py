@@ -9,8 +9,12 @@ import os
 import socket
 import subprocess
 import sys
+from typing import TYPE_CHECKING
 
 from neutrino.cmd import bootstrap, config
+
+if TYPE_CHECKING:
+    from neutrino.cmd.agent import AgentOptions
 
 
 def _serve(args: argparse.Namespace, settings: config.Settings) -> int:
@@ -55,7 +59,8 @@ def _up(args: argparse.Namespace, settings: config.Settings) -> int:
     host = args.agent_host or socket.gethostname()
     server = f"http://{'127.0.0.1' if settings.host in ('0.0.0.0', '::') else settings.host}:" \
              f"{settings.port}"
-    cmd = [sys.executable, "-m", "neutrino.cmd.main", "agent", "--host", host,
+    config_flag = ["--config", args.config] if args.config else []
+    cmd = [sys.executable, "-m", "neutrino.cmd.main", *config_flag, "agent", "--host", host,
            "--server", server, "--local-ip", args.local_ip]
     print(f"neutrino up: agent for host {host} (local ip {args.local_ip})", flush=True)
     proc = subprocess.Popen(cmd)
@@ -70,22 +75,39 @@ def _up(args: argparse.Namespace, settings: config.Settings) -> int:
             proc.wait()
 
 
+def agent_options(args: argparse.Namespace) -> AgentOptions:
+    """The agent's options: defaults < `[agent]` in the config file < flags. ValueError
+    for a malformed --physical-interface or a DHCP driver that is not installed."""
+    from neutrino.cmd import agent as agent_cmd
+    from neutrino.drivers import loader
+
+    physical = agent_cmd.parse_mappings(args.physical_interface or [])
+    given = {"host": args.agent_host, "server": args.server, "local_ip": args.local_ip,
+             "dhcp_driver": args.dhcp_driver, "state_dir": args.state_dir,
+             "report_interval": args.report_interval,
+             "resync_interval": args.resync_interval}
+    settings = {**config.agent_section(args.config),
+                **{k: v for k, v in given.items() if v is not None}}
+    settings["physical_interfaces"] = {**settings.get("physical_interfaces", {}), **physical}
+    settings.setdefault("host", socket.gethostname())
+    drivers = ["none", *loader.names("neutrino.dhcp_drivers")]
+    if settings.get("dhcp_driver", "builtin") not in drivers:
+        raise ValueError(f"no DHCP driver {settings['dhcp_driver']!r}; "
+                         f"installed: {', '.join(drivers)}")
+    return agent_cmd.AgentOptions(netns=args.netns, token=os.environ.get("OS_TOKEN") or None,
+                                  **settings)
+
+
 def _agent(args: argparse.Namespace) -> int:
     import asyncio
 
     from neutrino.cmd import agent
 
     try:
-        physical = agent.parse_mappings(args.physical_interface or [])
+        opts = agent_options(args)
     except ValueError as exc:
         print(f"neutrino agent: {exc}", file=sys.stderr)
         return 2
-    opts = agent.AgentOptions(
-        host=args.agent_host or socket.gethostname(), server=args.server,
-        local_ip=args.local_ip, physical_interfaces=physical, netns=args.netns,
-        report_interval=args.report_interval, resync_interval=args.resync_interval,
-        token=os.environ.get("OS_TOKEN") or None, dhcp_driver=args.dhcp_driver,
-        state_dir=args.state_dir)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per long-poll
     try:
         return asyncio.run(agent.run_agent(opts))
@@ -170,16 +192,17 @@ def parser() -> argparse.ArgumentParser:
     a = sub.add_parser("agent", help="run the host agent: keep this host's kernel converged")
     a.add_argument("--host", dest="agent_host",
                    help="host name ports are bound to (binding:host_id; default: hostname)")
-    a.add_argument("--server", default="http://127.0.0.1:9696", help="server URL")
+    a.add_argument("--server", help="server URL (default http://127.0.0.1:9696)")
     a.add_argument("--local-ip", help="VXLAN underlay address of this host")
     a.add_argument("--physical-interface", action="append", metavar="PHYSNET:IFACE",
                    help="interface carrying a physical network (flat, vlan); repeatable")
     a.add_argument("--netns", help="manage this network namespace's kernel (default: ours); "
                    "the agent itself stays here, so it reaches the server from here")
-    a.add_argument("--report-interval", type=float, default=10.0)
-    a.add_argument("--resync-interval", type=float, default=60.0)
-    a.add_argument("--dhcp-driver", default="builtin",
-                   help="builtin | dnsmasq (entry points neutrino.dhcp_drivers) | none")
+    a.add_argument("--report-interval", type=float, help="seconds between heartbeats (10)")
+    a.add_argument("--resync-interval", type=float,
+                   help="seconds between full resyncs (60)")
+    a.add_argument("--dhcp-driver", help="builtin (default) | dnsmasq (entry points "
+                   "neutrino.dhcp_drivers) | none; also dhcp_driver under [agent]")
     a.add_argument("--state-dir", help="where the DHCP driver keeps its files (dnsmasq)")
     for name, help_ in (("plug", "plug a port into a workload network namespace"),
                         ("unplug", "remove a port's veth")):
