@@ -18,18 +18,26 @@ reaches the top of the address space.
 from __future__ import annotations
 
 import errno
-import os
 import socket
 import struct
 from collections.abc import Iterator
 from typing import Final
 
 from neutrino.agent.firewall.intervals import Interval, from_keys, to_keys
-from neutrino.agent.inns import run_in_netns
+from neutrino.agent.netlink import (
+    HDR,
+    NETLINK_NETFILTER,
+    NLM_F_ACK,
+    NLM_F_DUMP,
+    NLM_F_REQUEST,
+    NLMSG_ERROR,
+    NetlinkError,
+    NetlinkSocket,
+    check,
+)
 
 __all__ = ["NetlinkError", "NfNetlink", "NftNetlink", "attr", "attrs"]
 
-NETLINK_NETFILTER: Final = 12
 NFNL_SUBSYS_NFTABLES: Final = 10
 NFNL_MSG_BATCH_BEGIN: Final = 16
 NFNL_MSG_BATCH_END: Final = 17
@@ -37,12 +45,6 @@ NFT_MSG_GETSET: Final = 10
 NFT_MSG_NEWSETELEM: Final = 12
 NFT_MSG_GETSETELEM: Final = 13
 NFT_MSG_DELSETELEM: Final = 14
-NLMSG_ERROR: Final = 2
-NLMSG_DONE: Final = 3
-NLM_F_REQUEST: Final = 0x1
-NLM_F_MULTI: Final = 0x2
-NLM_F_ACK: Final = 0x4
-NLM_F_DUMP: Final = 0x300
 NLM_F_CREATE: Final = 0x400
 NLA_F_NESTED: Final = 0x8000
 NFTA_SET_TABLE: Final = 1
@@ -58,11 +60,7 @@ NFTA_SET_ELEM_FLAGS: Final = 3
 NFTA_DATA_VALUE: Final = 1
 NFT_SET_ELEM_INTERVAL_END: Final = 1
 FAMILIES: Final = {"inet": 1, "ip": 2, "arp": 3, "netdev": 5, "bridge": 7, "ip6": 10}
-_HDR: Final = struct.Struct("=IHHII")
 _NFGEN: Final = struct.Struct("=BB2x")  # nfgenmsg: family, version, res_id (big-endian)
-
-class NetlinkError(OSError):
-    """The kernel refused a request (errno), or the socket failed."""
 
 
 def attr(kind: int, payload: bytes) -> bytes:
@@ -76,6 +74,15 @@ def _str(kind: int, text: str) -> bytes:
 
 def _nested(kind: int, *children: bytes) -> bytes:
     return attr(kind | NLA_F_NESTED, b"".join(children))
+
+
+def _nfgen(family: int, res_id: int = 0) -> bytes:
+    """nfgenmsg: family, version 0, res_id (big-endian)."""
+    return struct.pack("=BB", family, 0) + struct.pack(">H", res_id)
+
+
+def _message(kind: int, flags: int, seq: int, payload: bytes) -> bytes:
+    return HDR.pack(HDR.size + len(payload), kind, flags, seq, 0) + payload
 
 
 def attrs(data: bytes) -> Iterator[tuple[int, bytes]]:
@@ -118,27 +125,15 @@ def _elements(data: bytes) -> list[tuple[int, bool]]:
     return out
 
 
-def _socket_in(netns: str | None) -> socket.socket:
-    """A NETLINK_NETFILTER socket of namespace `netns` (None: ours). A socket belongs to the
-    namespace it was made in, so a short-lived thread enters `netns` (setns affects only the
-    calling thread) and makes it; the process and its other threads never move."""
-    def make() -> socket.socket:
-        return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_NETFILTER)
-    return make() if netns is None else run_in_netns(netns, make)
-
-
 class NfNetlink:
     """One NETLINK_NETFILTER socket in one namespace; not thread-safe."""
 
     def __init__(self, netns: str | None = None) -> None:
-        self._sock = _socket_in(netns)
-        self._sock.settimeout(10)
-        self._sock.bind((0, 0))
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-        self._seq = 0
+        self._nl = NetlinkSocket(netns, NETLINK_NETFILTER, receive_buffer=1 << 20,
+                                 kind=socket.SOCK_RAW)
 
     def close(self) -> None:
-        self._sock.close()
+        self._nl.close()
 
     def dump(self, subsys: int, kind: int, family: int, body: bytes = b"") -> list[bytes]:
         """The payloads (after nfgenmsg) of a dump request."""
@@ -148,52 +143,12 @@ class NfNetlink:
         """One request that only wants its ack; NetlinkError with the kernel's errno."""
         self._request(kind, family, body, NLM_F_ACK, subsys)
 
-
-    def _message(self, kind: int, flags: int, family: int, body: bytes,
-                 res_id: int = 0) -> bytes:
-        if kind in (NFNL_MSG_BATCH_BEGIN, NFNL_MSG_BATCH_END):
-            self._seq += 1
-            flags = NLM_F_REQUEST
-        payload = struct.pack("=BB", family, 0) + struct.pack(">H", res_id) + body
-        return _HDR.pack(_HDR.size + len(payload), kind, flags, self._seq, 0) + payload
-
     def _request(self, kind: int, family: int, body: bytes, flags: int,
                  subsys: int = NFNL_SUBSYS_NFTABLES) -> list[bytes]:
         """Send one request; the payloads (after nfgenmsg) of its answers, until the dump's
         DONE or the ack. Raises NetlinkError with the kernel's errno."""
-        self._seq += 1
-        seq = self._seq
-        self._sock.send(self._message((subsys << 8) | kind, NLM_F_REQUEST | flags, family,
-                                      body))
-        out: list[bytes] = []
-        while True:
-            for got, mtype, mflags, payload in self._receive():
-                if got != seq:
-                    continue  # a late answer to an earlier, abandoned request
-                if mtype == NLMSG_ERROR:
-                    code = -struct.unpack_from("=i", payload)[0]
-                    if code:
-                        raise NetlinkError(code, os.strerror(code))
-                    return out
-                if mtype == NLMSG_DONE:
-                    return out
-                out.append(payload[_NFGEN.size:])
-                if not mflags & NLM_F_MULTI and not flags & NLM_F_ACK:
-                    return out
-
-    def _receive(self) -> Iterator[tuple[int, int, int, bytes]]:
-        """(seq, type, flags, payload) of each message in one datagram."""
-        try:
-            data = self._sock.recv(1 << 20)
-        except OSError as exc:
-            raise NetlinkError(exc.errno or errno.EIO, f"netlink: {exc}") from exc
-        pos = 0
-        while pos + _HDR.size <= len(data):
-            length, kind, flags, seq, _ = _HDR.unpack_from(data, pos)
-            if length < _HDR.size:
-                return
-            yield seq, kind, flags, data[pos + _HDR.size:pos + length]
-            pos += (length + 3) & ~3
+        seq = self._nl.request((subsys << 8) | kind, flags, _nfgen(family) + body)
+        return [p[_NFGEN.size:] for p in self._nl.answers(seq, ack=bool(flags & NLM_F_ACK))]
 
 
 class NftNetlink(NfNetlink):
@@ -257,23 +212,23 @@ class NftNetlink(NfNetlink):
             messages.append((kind, flags, body))
         if not messages:
             return
+        nl = self._nl
+        out = [_message(NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, nl.next_seq(),
+                        _nfgen(0, res_id=NFNL_SUBSYS_NFTABLES))]
         seqs = []
-        out = [self._message(NFNL_MSG_BATCH_BEGIN, 0, 0, b"", res_id=NFNL_SUBSYS_NFTABLES)]
         for kind, flags, body in messages:
-            self._seq += 1
-            seqs.append(self._seq)
-            out.append(self._message((NFNL_SUBSYS_NFTABLES << 8) | kind,
-                                     NLM_F_REQUEST | NLM_F_ACK | flags, fam, body))
-        out.append(self._message(NFNL_MSG_BATCH_END, 0, 0, b"", res_id=NFNL_SUBSYS_NFTABLES))
-        self._sock.send(b"".join(out))
+            seqs.append(nl.next_seq())
+            out.append(_message((NFNL_SUBSYS_NFTABLES << 8) | kind,
+                                NLM_F_REQUEST | NLM_F_ACK | flags, seqs[-1], _nfgen(fam) + body))
+        out.append(_message(NFNL_MSG_BATCH_END, NLM_F_REQUEST, nl.next_seq(),
+                            _nfgen(0, res_id=NFNL_SUBSYS_NFTABLES)))
+        nl.sock.send(b"".join(out))
         pending = set(seqs)
         while pending:
-            for seq, kind, _, payload in self._receive():
+            for seq, kind, _, payload in nl.receive():
                 if kind == NLMSG_ERROR and seq in pending:
                     pending.discard(seq)
-                    code = -struct.unpack_from("=i", payload)[0]
-                    if code:
-                        raise NetlinkError(code, f"{os.strerror(code)} (set elements)")
+                    check(payload, "set elements")
 
     @staticmethod
     def _element(key: bytes, end: bool) -> list[bytes]:

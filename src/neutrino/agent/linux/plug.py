@@ -27,8 +27,8 @@ from typing import Any
 from pyroute2 import IPRoute, netns
 from pyroute2.netlink.exceptions import NetlinkError
 
-from neutrino.agent.linux.rtnl import netlink_socket
 from neutrino.agent.names import tap_name
+from neutrino.agent.netlink import NETLINK_ROUTE, netlink_socket
 
 IFA_F_NODAD = 0x02  # a plugged address is usable at once; the server made it unique
 RT_SCOPE_LINK = 253
@@ -83,7 +83,9 @@ def unplug(port_id: str, host_netns: str | None = None) -> None:
 
 
 def _ipr(netns_name: str | None) -> IPRoute:
-    return IPRoute(use_socket=netlink_socket(netns_name)) if netns_name else IPRoute()
+    if netns_name is None:
+        return IPRoute()
+    return IPRoute(use_socket=netlink_socket(netns_name, NETLINK_ROUTE))
 
 
 def _create_netns(name: str) -> None:

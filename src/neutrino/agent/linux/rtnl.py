@@ -13,27 +13,20 @@ attributes the diff needs. Writes stay on pyroute2.
 from __future__ import annotations
 
 import errno
-import os
 import socket
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Final
 
-from neutrino.agent.inns import run_in_netns
+from neutrino.agent.netlink import NETLINK_ROUTE, NLM_F_DUMP, NetlinkError, NetlinkSocket
 
-__all__ = ["FdbRecord", "Link", "Rtnl", "RtnlError", "netlink_socket"]
+__all__ = ["FdbRecord", "Link", "NetlinkError", "Rtnl"]
 
-NETLINK_ROUTE: Final = 0
 SOL_NETLINK: Final = 270
 NETLINK_GET_STRICT_CHK: Final = 12
 RTM_GETLINK: Final = 18
 RTM_GETNEIGH: Final = 30
-NLMSG_ERROR: Final = 2
-NLMSG_DONE: Final = 3
-NLM_F_REQUEST: Final = 0x1
-NLM_F_DUMP: Final = 0x300
-NLM_F_DUMP_INTR: Final = 0x10
 DUMP_TRIES: Final = 5
 AF_BRIDGE: Final = 7
 IFF_UP: Final = 0x1
@@ -58,14 +51,9 @@ IFLA_VLAN_ID: Final = 1
 NDA_DST: Final = 1
 NDA_LLADDR: Final = 2
 NTF_SELF: Final = 0x02
-_HDR: Final = struct.Struct("=IHHII")
 _IFINFO: Final = struct.Struct("=BxHiII")  # family, type, index, flags, change
 _NDMSG: Final = struct.Struct("=BxxxiHBB")  # family, ifindex, state, flags, type
 _ATTR: Final = struct.Struct("=HH")
-
-
-class RtnlError(OSError):
-    """The kernel refused a request (errno), or the socket failed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,28 +185,15 @@ def _fdb(data: bytes) -> FdbRecord | None:
     return FdbRecord(mac, dst, bool(flags & NTF_SELF)) if mac else None
 
 
-def netlink_socket(netns: str | None, protocol: int = NETLINK_ROUTE) -> socket.socket:
-    """A netlink socket of namespace `netns` (None: ours), made by a short-lived thread that
-    enters it: setns moves only the calling thread, and the socket stays in the namespace it
-    was made in. (pyroute2's `netns=` forks a helper process for this: ~7 ms a socket.)"""
-    def make() -> socket.socket:
-        return socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, protocol)
-    return make() if netns is None else run_in_netns(netns, make)
-
-
 class Rtnl:
     """One NETLINK_ROUTE socket in one namespace, for dumps; not thread-safe."""
 
     def __init__(self, netns: str | None = None) -> None:
-        self._sock = netlink_socket(netns)
-        self._sock.settimeout(10)
-        self._sock.bind((0, 0))
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self._sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
-        self._seq = 0
+        self._nl = NetlinkSocket(netns, NETLINK_ROUTE, receive_buffer=4 << 20)
+        self._nl.sock.setsockopt(SOL_NETLINK, NETLINK_GET_STRICT_CHK, 1)
 
     def close(self) -> None:
-        self._sock.close()
+        self._nl.close()
 
     def links(self) -> list[Link]:
         body = _IFINFO.pack(socket.AF_UNSPEC, 0, 0, 0, 0)
@@ -240,34 +215,10 @@ class Rtnl:
                 return out
         out, consistent = self._dump_once(kind, body)
         if not consistent:
-            raise RtnlError(errno.EAGAIN, "rtnetlink: the table kept changing during dumps")
+            raise NetlinkError(errno.EAGAIN, "rtnetlink: the table kept changing during dumps")
         return out
 
     def _dump_once(self, kind: int, body: bytes) -> tuple[list[bytes], bool]:
-        self._seq += 1
-        seq = self._seq
-        self._sock.send(_HDR.pack(_HDR.size + len(body), kind, NLM_F_REQUEST | NLM_F_DUMP,
-                                  seq, 0) + body)
-        out: list[bytes] = []
-        consistent = True
-        while True:
-            try:
-                data = self._sock.recv(1 << 20)
-            except OSError as exc:
-                raise RtnlError(exc.errno or errno.EIO, f"rtnetlink: {exc}") from exc
-            pos = 0
-            while pos + _HDR.size <= len(data):
-                length, mtype, flags, got, _ = _HDR.unpack_from(data, pos)
-                if length < _HDR.size:
-                    break
-                if got == seq:
-                    consistent = consistent and not flags & NLM_F_DUMP_INTR
-                    if mtype == NLMSG_DONE:
-                        return out, consistent
-                    if mtype == NLMSG_ERROR:
-                        code = -struct.unpack_from("=i", data, pos + _HDR.size)[0]
-                        if code:
-                            raise RtnlError(code, os.strerror(code))
-                        return out, consistent
-                    out.append(data[pos + _HDR.size:pos + length])
-                pos += (length + 3) & ~3
+        seq = self._nl.request(kind, NLM_F_DUMP, body)
+        out = list(self._nl.answers(seq, ack=False))
+        return out, not self._nl.interrupted
