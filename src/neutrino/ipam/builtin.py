@@ -5,16 +5,21 @@ usable part of the cidr, minus the gateway) as disjoint ranges in `ipam_free_ran
 the spans "allocated" means "in no free range". Addresses taken outside the spans (the
 gateway, an address outside the pools) are listed in `ipam_allocations`.
 
-Each operation first locks the subnet's row in `ipam_subnets` (SELECT ... FOR UPDATE on
+Each allocation first locks the subnet's row in `ipam_subnets` (SELECT ... FOR UPDATE on
 PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers), which also returns the
-spans, then touches one or two ranges found through the primary key. So:
+spans, then touches one or two ranges found through the primary key. A release takes no lock:
+it inserts the address into `ipam_released`, and the next holder of the lock merges the
+committed releases into the free ranges before anything else (the same SELECT tells whether
+any wait, so an allocation with none pays nothing). So:
 
 * no address is handed out twice: allocators of one subnet run one at a time, and each sees
   what the previous one committed (READ COMMITTED takes a fresh snapshot per statement);
 * no retry loop: nobody races for a range, the lock queue orders them;
 * constant cost: "lowest free address" is the first index entry of the subnet whatever the
-  fill level (3 statements); a specific address is one index probe; a release merges with at
-  most two neighbours.
+  fill level (3 statements); a specific address is one index probe; a release is one insert,
+  and merging it later touches at most two neighbours;
+* a port delete never waits for the subnet's allocators: an uncommitted release is invisible
+  to them, exactly as if the delete had not happened yet.
 
 Callers that allocate on several subnets in one transaction should do so in a fixed order
 (e.g. sorted subnet ids), so that two such transactions cannot deadlock on the subnet locks.
@@ -28,9 +33,16 @@ from ipaddress import IPv4Address, IPv6Address, IPv6Network
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from neutrino.db import Tx
-from neutrino.db.tables.ipam import ipam_allocations, ipam_free_ranges, ipam_subnets
+from neutrino.db.tables.ipam import (
+    ipam_allocations,
+    ipam_free_ranges,
+    ipam_released,
+    ipam_subnets,
+)
 from neutrino.domain import addresses
 from neutrino.domain import prefixes as pfx
 from neutrino.domain.errors import not_found
@@ -50,8 +62,21 @@ alloc = ipam_allocations
 
 # The statements of "allocate any address", built once: it runs on every port create, and
 # building a SQLAlchemy statement costs more than executing a cached one.
-_SPANS = sa.select(ipam_subnets.c.spans).where(ipam_subnets.c.subnet_id == sa.bindparam("sid"))
-_SPANS_LOCKED = _SPANS.with_for_update()
+released = ipam_released
+_PENDING = sa.exists().where(released.c.subnet_id == ipam_subnets.c.subnet_id)
+_SPANS = sa.select(ipam_subnets.c.spans, _PENDING).where(
+    ipam_subnets.c.subnet_id == sa.bindparam("sid")
+)
+_SPANS_LOCKED = _SPANS.with_for_update(of=ipam_subnets)
+_TAKE_RELEASED = (
+    sa.delete(released).where(released.c.subnet_id == sa.bindparam("sid"))
+    .returning(released.c.address)
+)
+# A second release of an address still waiting is a no-op, as releasing a free one is.
+_RELEASE = {
+    "postgresql": pg_insert(released).on_conflict_do_nothing(),
+    "sqlite": sqlite_insert(released).on_conflict_do_nothing(),
+}
 _LOWEST = (
     sa.select(free.c.first, free.c.last)
     .where(free.c.subnet_id == sa.bindparam("sid"))
@@ -153,7 +178,7 @@ class BuiltinIpam:
 
     def remove_subnet(self, tx: Tx, subnet: Subnet) -> None:
         self._lock(tx, subnet.id)
-        for table in (free, alloc, ipam_subnets):
+        for table in (free, alloc, released, ipam_subnets):
             tx.conn.execute(sa.delete(table).where(table.c.subnet_id == subnet.id))
 
     # -- addresses ----------------------------------------------------------------------
@@ -175,26 +200,36 @@ class BuiltinIpam:
         return address
 
     def release(self, tx: Tx, subnet: Subnet, address: IPAddress) -> None:
-        spans = self._lock(tx, subnet.id)
-        if spans is None:
-            return
-        value = int(address)
-        if _inside(spans, value):
-            self._give_back(tx, subnet.id, value)
-        else:
-            tx.conn.execute(
-                sa.delete(alloc).where(
-                    alloc.c.subnet_id == subnet.id, alloc.c.address == _key(value)
-                )
-            )
+        """Give `address` back: one insert, without the subnet's lock (module docstring);
+        the next holder of the lock merges it, so it is free for every later allocation."""
+        row = {"subnet_id": subnet.id, "address": _key(int(address))}
+        tx.conn.execute(_RELEASE[tx.dialect], row)
 
     # -- internals ----------------------------------------------------------------------
 
     def _lock(self, tx: Tx, subnet_id: str) -> list[Span] | None:
-        """Serialise this subnet's allocators and read its spans; None if not managed."""
+        """Serialise this subnet's allocators, read its spans, and merge the releases
+        committed since the last holder (and this transaction's own); None if not managed."""
         stmt = _SPANS_LOCKED if tx.dialect == "postgresql" else _SPANS
         row = tx.conn.execute(stmt, {"sid": subnet_id}).first()
-        return None if row is None else [(int(lo), int(hi)) for lo, hi in row[0]]
+        if row is None:
+            return None
+        spans = [(int(lo), int(hi)) for lo, hi in row[0]]
+        if row[1]:
+            for (raw,) in tx.conn.execute(_TAKE_RELEASED, {"sid": subnet_id}).all():
+                self._merge_released(tx, subnet_id, spans, _int(raw))
+        return spans
+
+    def _merge_released(self, tx: Tx, subnet_id: str, spans: Sequence[Span],
+                        value: int) -> None:
+        """Free `value` for good: into the free ranges inside the spans, else off the list of
+        allocations outside them (the spans are today's: a pool update may have come since
+        the release)."""
+        if _inside(spans, value):
+            self._give_back(tx, subnet_id, value)
+        else:
+            where = (alloc.c.subnet_id == subnet_id, alloc.c.address == _key(value))
+            tx.conn.execute(sa.delete(alloc).where(*where))
 
     def _write_free(self, tx: Tx, subnet_id: str, spans: Iterable[Span]) -> None:
         rows = [{"subnet_id": subnet_id, "first": _key(lo), "last": _key(hi)} for lo, hi in spans]

@@ -46,3 +46,13 @@ ipam_allocations = sa.Table(
     sa.Column("subnet_id", ID, primary_key=True),
     sa.Column("address", ADDRESS, primary_key=True),
 )
+
+# Addresses given back but not yet merged into the free ranges. A release only inserts here,
+# without the subnet's lock, so port deletes never queue behind allocations (or each other);
+# whoever next takes the lock (an allocation, a pool update) merges the committed ones first.
+ipam_released = sa.Table(
+    "ipam_released",
+    metadata,
+    sa.Column("subnet_id", ID, primary_key=True),
+    sa.Column("address", ADDRESS, primary_key=True),
+)
