@@ -136,6 +136,26 @@ def test_release_and_reuse(db: Database, driver: IpamDriver) -> None:
     assert drain(db, driver, subnet) == [got[0]]
 
 
+def test_a_burst_of_releases_is_all_free_again(db: Database, driver: IpamDriver) -> None:
+    """Many releases between two allocations (a burst of port deletes), inside and outside
+    the pools, repeated and never-allocated ones among them: afterwards exactly the
+    released addresses come back, lowest first, and the ones kept stay taken."""
+    subnet = added(db, driver, make_subnet("10.12.0.0/26", pools=[("10.12.0.2", "10.12.0.50")]))
+    got = drain(db, driver, subnet)
+    outside = [str(take(db, driver, subnet, a)) for a in ("10.12.0.60", "10.12.0.61")]
+    released = [*got[1:40:2], *got[30:36], outside[0]]
+
+    def release_all(tx: Tx) -> None:
+        for a in [*released, got[5], "10.12.0.1", "10.12.0.55"]:
+            driver.release(tx, subnet, ipaddress.ip_address(a))
+    run(db, release_all)
+    again = drain(db, driver, subnet)
+    assert again == sorted(set(released) - set(outside),
+                           key=lambda a: int(ipaddress.ip_address(a)))
+    assert str(take(db, driver, subnet, outside[0])) == outside[0]
+    assert error_of(lambda: take(db, driver, subnet, outside[1])) == "IpAddressAlreadyAllocated"
+
+
 def test_specific_addresses(db: Database, driver: IpamDriver) -> None:
     subnet = added(db, driver, make_subnet("10.3.0.0/24"))
     assert str(take(db, driver, subnet, "10.3.0.2")) == "10.3.0.2"

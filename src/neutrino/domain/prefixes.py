@@ -17,9 +17,13 @@ Span = tuple[int, int]
 
 def spans(nets: Iterable[IPNetwork]) -> list[Span]:
     """Merged, sorted inclusive integer ranges covering `nets` (one IP version)."""
-    raw = sorted((int(n.network_address), int(n.broadcast_address)) for n in nets)
+    return union((int(n.network_address), int(n.broadcast_address)) for n in nets)
+
+
+def union(ranges: Iterable[Span]) -> list[Span]:
+    """Inclusive ranges merged (overlapping or adjacent) and sorted."""
     merged: list[list[int]] = []
-    for first, last in raw:
+    for first, last in sorted(ranges):
         if merged and first <= merged[-1][1] + 1:
             merged[-1][1] = max(merged[-1][1], last)
         else:

@@ -56,6 +56,8 @@ from neutrino.ipam.errors import (
 )
 
 Span = tuple[int, int]
+# A backlog of releases larger than this is merged in one pass over the free ranges.
+MERGE_ONE_BY_ONE = 8
 free = ipam_free_ranges
 alloc = ipam_allocations
 
@@ -177,7 +179,7 @@ class BuiltinIpam:
         )
 
     def remove_subnet(self, tx: Tx, subnet: Subnet) -> None:
-        self._lock(tx, subnet.id)
+        self._lock(tx, subnet.id, merge=False)  # its waiting releases go with it
         for table in (free, alloc, released, ipam_subnets):
             tx.conn.execute(sa.delete(table).where(table.c.subnet_id == subnet.id))
 
@@ -207,18 +209,39 @@ class BuiltinIpam:
 
     # -- internals ----------------------------------------------------------------------
 
-    def _lock(self, tx: Tx, subnet_id: str) -> list[Span] | None:
-        """Serialise this subnet's allocators, read its spans, and merge the releases
-        committed since the last holder (and this transaction's own); None if not managed."""
+    def _lock(self, tx: Tx, subnet_id: str, merge: bool = True) -> list[Span] | None:
+        """Serialise this subnet's allocators, read its spans, and (`merge`) merge the
+        releases committed since the last holder (and this transaction's own); None if not
+        managed."""
         stmt = _SPANS_LOCKED if tx.dialect == "postgresql" else _SPANS
         row = tx.conn.execute(stmt, {"sid": subnet_id}).first()
         if row is None:
             return None
         spans = [(int(lo), int(hi)) for lo, hi in row[0]]
-        if row[1]:
-            for (raw,) in tx.conn.execute(_TAKE_RELEASED, {"sid": subnet_id}).all():
-                self._merge_released(tx, subnet_id, spans, _int(raw))
+        if row[1] and merge:
+            taken = tx.conn.execute(_TAKE_RELEASED, {"sid": subnet_id}).all()
+            pending = sorted(_int(raw) for (raw,) in taken)
+            if len(pending) <= MERGE_ONE_BY_ONE:
+                for value in pending:
+                    self._merge_released(tx, subnet_id, spans, value)
+            else:
+                self._merge_many(tx, subnet_id, spans, pending)
         return spans
+
+    def _merge_many(self, tx: Tx, subnet_id: str, spans: Sequence[Span],
+                    pending: list[int]) -> None:
+        """`_merge_released` for a backlog (after a burst of deletes): one pass over the
+        free ranges instead of two or three statements per address."""
+        inside = [v for v in pending if _inside(spans, v)]
+        outside = [_key(v) for v in pending if not _inside(spans, v)]
+        if outside:
+            tx.conn.execute(sa.delete(alloc).where(
+                alloc.c.subnet_id == subnet_id, alloc.c.address.in_(outside)))
+        if inside:
+            now_free = [(_int(r.first), _int(r.last)) for r in tx.conn.execute(
+                sa.select(free.c.first, free.c.last).where(free.c.subnet_id == subnet_id))]
+            tx.conn.execute(sa.delete(free).where(free.c.subnet_id == subnet_id))
+            self._write_free(tx, subnet_id, pfx.union([*now_free, *((v, v) for v in inside)]))
 
     def _merge_released(self, tx: Tx, subnet_id: str, spans: Sequence[Span],
                         value: int) -> None:
