@@ -2,10 +2,15 @@
 real kernel and a real client (ISC dhclient), through the `DhcpDriver` protocol only.
 
 What every driver must do, seen from a workload on the network's bridge: its port gets
-exactly its fixed IP with the subnet's router, DNS servers, MTU, classless routes and domain;
-an unknown MAC gets nothing; a port update is served on the client's next exchange without
-restarting the server (same processes); a network dropped from `sync` loses its server and
-its namespace; `close()` leaves no process behind.
+exactly its fixed IP with the subnet's router, DNS servers (the DHCP server itself when the
+subnet names none), MTU, classless routes and domain; an unknown MAC gets nothing; a port
+update is served on the client's next exchange without restarting the server (same
+processes); a network dropped from `sync` loses its server and its namespace; `close()`
+leaves no process behind. And the DHCP server's address is a nameserver for the network's
+names: glibc's resolver (`getent hosts`, through a resolv.conf that `ip netns exec` mounts
+for the workload) finds a port by `<hostname>.<dns_domain>`, by its bare name through the
+search domain, and by its address; an unknown name is not found; a port update is answered
+on the next query, again without a restart.
 
 The topology stands in for one compute host: namespace `host` holds the network's bridge
 (the L2 applier's job, done here by hand) and `vm` the workload, whose veth is on the bridge.
@@ -58,6 +63,8 @@ SUBNET6 = SnapshotSubnet(id=str(uuid.uuid4()), cidr="2001:db8:20::/64", ip_versi
                          gateway_ip="2001:db8:20::1", enable_dhcp=True,
                          ipv6_address_mode="dhcpv6-stateful", ipv6_ra_mode="dhcpv6-stateful")
 PORT_IP6 = "2001:db8:20::10"
+SERVER_IP, SERVER_IP6 = "10.20.0.2", "2001:db8:20::2"
+NETNS_ETC = Path("/etc/netns")  # `ip netns exec <ns>` bind-mounts /etc/netns/<ns>/* on /etc
 # dhclient's rendering of option 121: width, significant octets, router, ... (RFC 3442)
 ROUTES_121 = "24 198 51 100 10 20 0 254 0 10 20 0 1"
 
@@ -171,6 +178,40 @@ class World:
         bound = [e for e in parse_events(events) if e.get("reason") in ("BOUND6", "REBOOT6")]
         assert bound, f"dhclient -6 exited 0 without binding:\n{done.stderr}"
         return bound[-1]
+
+
+    def resolve(self, name: str) -> list[tuple[str, ...]] | None:
+        """`getent hosts <name>` in `vm`, through glibc's resolver: (address, names...) per
+        line, or None when nothing was found."""
+        done = run(self.vm, "getent", "hosts", name, check=False, timeout=30)
+        if done.returncode != 0:
+            return None
+        return [tuple(line.split()) for line in done.stdout.splitlines() if line.strip()]
+
+    def address_vm(self, *interfaces: str) -> None:
+        """Give `vm` addresses by hand ("ip/prefix"): the DNS tests need no DHCP."""
+        run(self.vm, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0")
+        run(self.vm, "ip", "link", "set", "eth0", "up")
+        for interface in interfaces:
+            run(self.vm, "ip", "addr", "add", interface, "dev", "eth0")
+
+
+@contextlib.contextmanager
+def resolv_conf(vm: str, nameserver: str, domain: str = DOMAIN,
+                options: str = "") -> Iterator[None]:
+    """The workload's resolv.conf: only the DHCP server as nameserver, `domain` to search.
+    Removed on exit (and /etc/netns with it when no other test has a file there)."""
+    directory = NETNS_ETC / vm
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "resolv.conf").write_text(
+            f"nameserver {nameserver}\nsearch {domain}\n"
+            f"options timeout:2 attempts:2 {options}\n")
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            NETNS_ETC.rmdir()  # only when empty
 
 
 def parse_events(path: Path) -> list[dict[str, str]]:
@@ -342,3 +383,64 @@ def test_dhcpv6_stateful_gives_the_port_exactly_its_address(world: World) -> Non
     assert got["new_ip6_address"] == PORT_IP6
     assert got.get("new_ip6_prefixlen") == "128"
     assert world.dhcp6(STRANGER_MAC, timeout=3) is None
+
+
+def test_a_subnet_without_nameservers_gets_the_server_as_its_dns(world: World) -> None:
+    world.sync(replace(world.net, subnets=(replace(SUBNET, dns_nameservers=()),)))
+    got = world.dhcp()
+    assert got is not None, "no lease"
+    assert got["new_domain_name_servers"] == SERVER_IP
+    assert got["new_domain_name"] == DOMAIN
+
+
+def test_the_server_answers_for_the_ports_names(world: World) -> None:
+    world.sync(world.net)
+    world.address_vm("10.20.0.10/24")
+    with resolv_conf(world.vm, SERVER_IP):
+        fqdn = f"host-10-20-0-10.{DOMAIN}"
+        assert world.resolve(fqdn) == [("10.20.0.10", fqdn)]
+        assert world.resolve(fqdn.upper() + ".") == [("10.20.0.10", fqdn.upper())]
+        assert world.resolve("host-10-20-0-10") == [("10.20.0.10", fqdn)]  # search domain
+        assert world.resolve("10.20.0.10") == [("10.20.0.10", fqdn)]  # PTR
+        assert world.resolve(f"nosuch.{DOMAIN}") is None
+        assert world.resolve("nosuch") is None
+
+
+def test_a_port_update_is_answered_without_a_restart(world: World) -> None:
+    world.sync(world.net)
+    world.address_vm("10.20.0.10/24")
+    with resolv_conf(world.vm, SERVER_IP):
+        assert world.resolve(f"host-10-20-0-10.{DOMAIN}") is not None
+        before = world.server_pids()
+        host = world.net.hosts[0]
+        world.sync(replace(world.net, hosts=(replace(host, ip_addresses=("10.20.0.11",),
+                                                     hostname="web"),)))
+        assert world.resolve(f"web.{DOMAIN}") == [("10.20.0.11", f"web.{DOMAIN}")]
+        assert world.resolve("web") == [("10.20.0.11", f"web.{DOMAIN}")]
+        assert world.resolve("10.20.0.11") == [("10.20.0.11", f"web.{DOMAIN}")]
+        assert world.server_pids() == before, "the server was restarted"
+        # Not asserted: that the old name is gone. dnsmasq keeps answering it from the
+        # lease of the old address (Neutron releases such leases with dhcp_release);
+        # the builtin driver's own test checks it (tests/linux/test_dhcp_builtin.py).
+
+
+def test_names_resolve_over_tcp(world: World) -> None:
+    world.sync(world.net)
+    world.address_vm("10.20.0.10/24")
+    with resolv_conf(world.vm, SERVER_IP, options="use-vc"):  # glibc: queries over TCP
+        fqdn = f"host-10-20-0-10.{DOMAIN}"
+        assert world.resolve("host-10-20-0-10") == [("10.20.0.10", fqdn)]
+        assert world.resolve("10.20.0.10") == [("10.20.0.10", fqdn)]
+        assert world.resolve(f"nosuch.{DOMAIN}") is None
+
+
+def test_names_resolve_over_ipv6_too(world: World) -> None:
+    host = world.net.hosts[0]
+    world.sync(replace(world.net, subnets=(SUBNET, SUBNET6),
+                       server_addresses=(f"{SERVER_IP}/24", f"{SERVER_IP6}/64"),
+                       hosts=(replace(host, ip_addresses=(*host.ip_addresses, PORT_IP6)),)))
+    world.address_vm(f"{PORT_IP6}/64")
+    with resolv_conf(world.vm, SERVER_IP6):
+        fqdn = f"host-10-20-0-10.{DOMAIN}"
+        assert world.resolve(fqdn) == [(PORT_IP6, fqdn)]  # getent asks AAAA first
+        assert world.resolve(PORT_IP6) == [(PORT_IP6, fqdn)]

@@ -16,12 +16,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import dns.flags
+import dns.message
+import dns.query
+import dns.rcode
 import pytest
 
 from neutrino.agent.dhcp import plumbing
 from neutrino.agent.dhcp.builtin import BuiltinDhcp
 from neutrino.agent.dhcp.desired import dhcp_networks
 from neutrino.agent.firewall import Firewall, firewall_spec
+from neutrino.agent.inns import run_in_netns
 from neutrino.agent.linux.plug import plug
 from neutrino.agent.names import bridge_name, dhcp_netns, tap_name
 from neutrino.wire.snapshot import HostSnapshot, SnapshotNetwork, SnapshotPort, SnapshotSubnet
@@ -325,3 +330,66 @@ def test_the_firewall_keeps_dhcp_on_the_host(lab: Lab) -> None:
         assert lab.dhclient("w1")["new_ip_address"] == "10.20.0.10"
     finally:
         fw.close()
+
+
+def _ask(lab: Lab, role: str, name: str, rdtype: str = "A", tcp: bool = False,
+         server: str = "10.20.0.2") -> dns.message.Message:
+    """One query from workload `role` to the DHCP port's `server` address, by dnspython
+    (which insists that the reply comes from that very address)."""
+    query = dns.message.make_query(name, rdtype)
+    send = dns.query.tcp if tcp else dns.query.udp
+    reply: dns.message.Message = run_in_netns(
+        lab.workloads[role], lambda: send(query, server, timeout=3))
+    return reply
+
+
+def _addresses(reply: dns.message.Message) -> list[str]:
+    return sorted(rd.to_text() for rrset in reply.answer for rd in rrset)
+
+
+def test_internal_dns_follows_port_updates_and_survives_junk(lab: Lab) -> None:
+    port = _client(lab, 1, "10.20.0.10", "2001:db8:20::10")
+    lab.sync()
+    lab.plug("w1", port.mac_address)
+    w1 = lab.workloads["w1"]
+    run(w1, "ip", "addr", "add", "10.20.0.10/24", "dev", "eth0")
+    fqdn = f"host-10-20-0-10.{DOMAIN}"
+    for tcp in (False, True):
+        reply = _ask(lab, "w1", fqdn, tcp=tcp)
+        assert _addresses(reply) == ["10.20.0.10"] and reply.flags & dns.flags.AA
+    slaac = _eui64("2001:db8:21::/64", port.mac_address)
+    assert _addresses(_ask(lab, "w1", fqdn, "AAAA")) == sorted(["2001:db8:20::10", slaac])
+    junk = ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+            "for p in (b'', b'x' * 10, b'\\x01' * 300, bytes(12) + b'\\xff' * 20):\n"
+            "    s.sendto(p, ('10.20.0.2', 53))\n")
+    run(w1, "python3", "-c", junk)
+    lab.ports[0] = replace(port, fixed_ips=((V4, "10.20.0.77"), *port.fixed_ips[1:]),
+                           dns_name="web")
+    lab.sync()
+    assert _addresses(_ask(lab, "w1", f"web.{DOMAIN}")) == ["10.20.0.77"]
+    assert _ask(lab, "w1", fqdn).rcode() == dns.rcode.NXDOMAIN  # the old name is gone
+    assert _ask(lab, "w1", "www.example.com").rcode() == dns.rcode.REFUSED
+    stats = lab.driver.stats()[lab.network.id]
+    assert stats.get("dns_received", 0) >= 10 and stats.get("dns_errors", 0) == 0
+    assert stats.get("dns_dropped", 0) >= 2  # the datagrams too short to answer
+
+
+def test_dns_replies_from_the_address_asked(lab: Lab) -> None:
+    """With two IPv4 subnets, a client of one asking our address on the other (on-link via
+    option 121) gets its reply from that address, not from ours on its own subnet."""
+    other = SnapshotSubnet("sub-v4b", "10.30.0.0/24", 4, None, True)
+    dhcp = lab.network.dhcp_port
+    assert dhcp is not None
+    lab.network = replace(lab.network, subnets=(*SUBNETS, other), dhcp_port=replace(
+        dhcp, fixed_ips=(*dhcp.fixed_ips, ("sub-v4b", "10.30.0.2"))))
+    port = _port(4, lab.network.id, (("sub-v4b", "10.30.0.5"),))
+    lab.ports.append(port)
+    lab.sync()
+    lab.plug("w2", port.mac_address)
+    got = lab.dhclient("w2")
+    assert got["new_ip_address"] == "10.30.0.5"
+    assert got["new_domain_name_servers"] == "10.30.0.2"  # no nameservers: ours
+    run(lab.workloads["w2"], "ip", "route", "add", "10.20.0.0/24", "dev", "eth0")
+    for server in ("10.30.0.2", "10.20.0.2"):
+        reply = _ask(lab, "w2", f"host-10-30-0-5.{DOMAIN}", server=server)
+        assert _addresses(reply) == ["10.30.0.5"]

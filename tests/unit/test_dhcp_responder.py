@@ -94,12 +94,25 @@ def test_unknown_mac_gets_nothing() -> None:
 
 
 def test_no_gateway_no_routes() -> None:
-    net = replace(NET, subnets=(replace(SUBNET, gateway_ip=None, host_routes=(),
-                                        dns_nameservers=()),))
+    net = replace(NET, subnets=(replace(SUBNET, gateway_ip=None, host_routes=()),))
     reply = answer(request(MessageType.DISCOVER), net, 0.0).reply
     assert reply is not None
-    for code in (Opt.ROUTER, Opt.CLASSLESS_ROUTES, Opt.DNS):
+    for code in (Opt.ROUTER, Opt.CLASSLESS_ROUTES):
         assert reply.message.get(code) is None
+
+
+def test_no_nameservers_means_our_own_dns() -> None:
+    """As dnsmasq: a subnet without dns_nameservers gets the server's address on it."""
+    net = replace(NET, subnets=(replace(SUBNET, dns_nameservers=()),))
+    reply = answer(request(MessageType.DISCOVER), net, 0.0).reply
+    assert reply is not None and reply.message.get(Opt.DNS) == bytes([10, 0, 0, 2])
+    assert reply.message.get(Opt.DOMAIN_NAME) == b"openstacklocal"
+
+
+def test_any_address_nameserver_announces_none() -> None:
+    net = replace(NET, subnets=(replace(SUBNET, dns_nameservers=("0.0.0.0",)),))
+    reply = answer(request(MessageType.DISCOVER), net, 0.0).reply
+    assert reply is not None and reply.message.get(Opt.DNS) is None
 
 
 def test_request_for_another_address_is_naked_by_broadcast() -> None:

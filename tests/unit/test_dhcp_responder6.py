@@ -88,6 +88,16 @@ def test_stateless_gets_information_only() -> None:
     assert adv.ia_nas[0].addresses == () and adv.ia_nas[0].status == Status.NO_ADDRS_AVAIL
 
 
+def test_no_nameservers_means_our_own_dns() -> None:
+    """As dnsmasq: a subnet without dns_nameservers gets the server's address on it; `::`
+    alone announces none."""
+    net = replace(NET, subnets=(replace(S_FUL, dns_nameservers=()),))
+    adv = reply_of(answer6(msg(MsgType.SOLICIT), net))
+    assert adv.get(Opt6.DNS_SERVERS) == bytes.fromhex("20010db80001" + "0" * 16 + "0002")
+    net = replace(NET, subnets=(replace(S_FUL, dns_nameservers=("::",)),))
+    assert reply_of(answer6(msg(MsgType.SOLICIT), net)).get(Opt6.DNS_SERVERS) is None
+
+
 def test_slaac_only_network_gets_nothing() -> None:
     slaac = replace(S_FUL, ipv6_address_mode="slaac", ipv6_ra_mode="slaac")
     assert answer6(msg(MsgType.INFORMATION_REQUEST, ia=False),

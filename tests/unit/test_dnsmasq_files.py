@@ -10,14 +10,15 @@ import pytest
 from neutrino.agent.dhcp import DhcpHost, DhcpNetwork
 from neutrino.agent.dhcp.dnsmasq_files import (
     Files,
+    addn_hosts_file,
     command_line,
     format_option,
-    hostname_and_fqdn,
     hosts_file,
     init_leases_file,
     opts_file,
     ranged_subnets,
 )
+from neutrino.agent.dhcp.hostnames import hostname_and_fqdn
 from neutrino.wire import SnapshotSubnet
 
 NET = "0b3cc1a2-5d6e-4f70-8192-a3b4c5d6e7f8"
@@ -103,6 +104,22 @@ def test_a_name_dnsmasq_would_reject_falls_back_to_the_generated_one() -> None:
     assert hostname_and_fqdn(fq, "10.0.0.5", "other") == ("vm1", "vm1.example.org")
 
 
+def test_addn_hosts_name_every_address_fqdn_first() -> None:
+    net = network(V4, V6, SLAAC, hosts=(
+        host("p1", "fa:16:3e:00:00:01", "10.0.0.5", "fd00::5", "fd01::5"),
+        host("p2", "fa:16:3e:00:00:02", "10.0.0.6", name="web")), domain="openstacklocal.")
+    assert addn_hosts_file(net) == (
+        "10.0.0.5\thost-10-0-0-5.openstacklocal host-10-0-0-5\n"
+        "fd00::5\thost-fd00--5.openstacklocal host-fd00--5\n"  # no name: one per address
+        "fd01::5\thost-fd01--5.openstacklocal host-fd01--5\n"
+        "10.0.0.6\tweb.openstacklocal web\n")
+
+
+def test_addn_hosts_without_domain_repeat_the_bare_name() -> None:
+    net = network(V4, hosts=(host("p1", "fa:16:3e:00:00:01", "10.0.0.5", name="Web"),))
+    assert addn_hosts_file(net) == "10.0.0.5\tWeb Web\n"
+
+
 def test_init_leases_are_infinite_ipv4_only() -> None:
     net = network(V4, V6, hosts=(host("p1", "FA:16:3E:00:00:01", "10.0.0.5", "fd00::5"),))
     assert init_leases_file(net) == "0 fa:16:3e:00:00:01 10.0.0.5 * *\n"
@@ -184,9 +201,10 @@ def test_command_line_as_neutron_builds_it() -> None:
     d = FILES.directory
     assert argv == [
         "dnsmasq", "--no-hosts", "--no-resolv", f"--pid-file={d}/pid",
-        f"--dhcp-hostsfile={d}/host", f"--dhcp-optsfile={d}/opts",
-        f"--dhcp-leasefile={d}/leases", "--dhcp-match=set:ipxe,175",
-        "--dhcp-userclass=set:ipxe6,iPXE", "--port=0", "--bind-dynamic",
+        f"--dhcp-hostsfile={d}/host", f"--addn-hosts={d}/addn_hosts",
+        f"--dhcp-optsfile={d}/opts", f"--dhcp-leasefile={d}/leases",
+        "--dhcp-match=set:ipxe,175", "--dhcp-userclass=set:ipxe6,iPXE", "--local-service",
+        "--bind-dynamic",
         "--dhcp-range=set:subnet-s4,10.0.0.0,static,255.255.255.0,86400s",
         "--dhcp-range=set:subnet-s6,fd00::,static,64,86400s",
         "--dhcp-option-force=option:mtu,1450",
@@ -198,7 +216,9 @@ def test_command_line_as_neutron_builds_it() -> None:
 
 def test_lease_max_is_the_ranged_size_and_lease_may_be_infinite() -> None:
     argv = command_line(network(V4, mtu=0, lease=-1), FILES, "ns-eth", user="root")
-    assert "--interface=ns-eth" in argv
+    assert argv[argv.index("--local-service") + 1:][:2] == ["--interface=ns-eth",
+                                                             "--bind-dynamic"]
+    assert "--port=0" not in argv  # DNS is on
     assert "--dhcp-range=set:subnet-s4,10.0.0.0,static,255.255.255.0,infinite" in argv
     assert "--dhcp-lease-max=256" in argv
     assert not any(a.startswith("--dhcp-option-force") for a in argv)  # unknown MTU

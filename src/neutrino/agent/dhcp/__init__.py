@@ -8,6 +8,11 @@ The firewall keeps those frames on the host (never out of the VXLAN device), so 
 answer one client and no bridge learns the shared MAC from afar. No scheduling, no failover:
 a host that runs workloads runs their DHCP.
 
+DNS comes with it, as with Neutron's dnsmasq: the DHCP port's addresses answer for the
+hosts' names (`<hostname>.<dns_domain>`, the bare hostname, PTR; authoritative, no
+recursion) and are the nameservers DHCP hands out for a subnet without dns_nameservers.
+Being distributed, a host knows the names of its own ports only.
+
 The driver contract is `DhcpDriver`: the agent computes the whole desired DHCP state of the
 host (`DhcpNetwork` per network, pure, from the snapshot) and calls `sync()` with it after
 each reconcile; a driver converges to it (starts, reconfigures or stops servers) and must be

@@ -1,5 +1,8 @@
-"""The `builtin` DHCP driver: our own asyncio DHCPv4/DHCPv6/RA servers, one set per network,
-each in the network's DHCP namespace (`plumbing`), answering from `responder`/`responder6`.
+"""The `builtin` DHCP driver: our own asyncio DHCPv4/DHCPv6/RA servers and internal DNS, one
+set per network, each in the network's DHCP namespace (`plumbing`), answering from
+`responder`/`responder6`/`responder_dns`. The DNS server is what dnsmasq's DNS is to Neutron:
+the DHCP port's address is the guests' nameserver when a subnet names none, and it answers
+for the ports' names (not recursive: `responder_dns`).
 
 Why our own server: a port change is served by the next packet. `sync()` swaps the new
 `DhcpNetwork` into the running servers (one assignment on their loop); nothing restarts,
@@ -37,6 +40,7 @@ from neutrino.agent.dhcp import DhcpNetwork, plumbing
 from neutrino.agent.dhcp.served import Served
 from neutrino.agent.dhcp.server4 import Dhcp4Server
 from neutrino.agent.dhcp.server6 import Dhcp6Server, RaSender
+from neutrino.agent.dhcp.server_dns import DnsServer
 from neutrino.agent.inns import NETNS_DIR, run_in_netns
 
 logger = logging.getLogger("neutrino.agent.dhcp.builtin")
@@ -61,7 +65,7 @@ class _Plumbed:
 
 class _Servers:
     """A network's servers (loop thread only). IPv6 ones are absent when the namespace has
-    no IPv6 (a kernel without it): DHCPv4 still works."""
+    no IPv6 (a kernel without it), DNS when port 53 cannot be had: DHCPv4 still works."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, network: DhcpNetwork,
                  served: Served, identity: tuple[int, int]) -> None:
@@ -70,26 +74,34 @@ class _Servers:
         self.v4 = Dhcp4Server.open(loop, network.netns, ifname, served)
         self.v6: Dhcp6Server | None = None
         self.ra: RaSender | None = None
+        self.dns: DnsServer | None = None
         try:
             self.v6 = Dhcp6Server.open(loop, network.netns, ifname, served)
             self.ra = RaSender.open(loop, network.netns, ifname, served)
         except OSError as exc:
             logger.warning("network %s: no IPv6 service: %s", network.network_id, exc)
+        try:
+            self.dns = DnsServer.open(loop, network.netns, ifname, served)
+        except OSError as exc:
+            logger.warning("network %s: no DNS service: %s", network.network_id, exc)
+
+    def _all(self) -> tuple[tuple[str, Dhcp4Server | Dhcp6Server | RaSender | DnsServer
+                                  | None], ...]:
+        return (("v4", self.v4), ("v6", self.v6), ("ra", self.ra), ("dns", self.dns))
 
     def update(self, served: Served) -> None:
-        self.v4.update(served)
-        for server in (self.v6, self.ra):
+        for _, server in self._all():
             if server is not None:
                 server.update(served)
 
     def close(self) -> None:
-        for server in (self.v4, self.v6, self.ra):
+        for _, server in self._all():
             if server is not None:
                 server.close()
 
     def stats(self) -> Counter[str]:
         total: Counter[str] = Counter()
-        for prefix, server in (("v4", self.v4), ("v6", self.v6), ("ra", self.ra)):
+        for prefix, server in self._all():
             if server is not None:
                 total.update({f"{prefix}_{k}": v for k, v in server.stats.items()})
         return total
@@ -158,7 +170,7 @@ class BuiltinDhcp:
         self._loop.close()
 
     def stats(self) -> dict[str, dict[str, int]]:
-        """Packet counters per network (received, malformed, unknown_client, offer, ack ...)."""
+        """Packet counters per network (v4_received, v4_offer, v6_ack, dns_received ...)."""
         return self._call(lambda: {k: dict(s.stats()) for k, s in self._servers.items()})
 
     # ------------------------------------------------------------------ sync thread

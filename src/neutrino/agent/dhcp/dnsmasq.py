@@ -3,19 +3,20 @@ and reloaded exactly as Neutron's DHCP agent feeds and reloads it (files rendere
 `dnsmasq_files`). It is the reference the built-in server is measured against, and the
 choice for operators who trust dnsmasq more than our own server.
 
-Convergence per network: the namespace and veth (`plumbing.ensure`), then the hosts and
-options files (written only when their content changes, temp file + rename), then the
-process: started when not running, SIGHUPed when a file changed (Neutron's
-`reload_allocations`: dnsmasq rereads both files, keeps its leases, keeps its pid),
-restarted when its command line changed (subnets, MTU, lease time, domain). A network no
-longer desired loses its process, namespace and directory.
+Convergence per network: the namespace and veth (`plumbing.ensure`), then the hosts,
+additional hosts (the names its DNS answers) and options files (written only when their
+content changes, temp file + rename), then the process: started when not running,
+SIGHUPed when a file changed (Neutron's `reload_allocations`: dnsmasq rereads the files and
+clears its DNS cache, keeps its leases, keeps its pid), restarted when its command line
+changed (subnets, MTU, lease time, domain). A network no longer desired loses its process,
+namespace and directory.
 
 Our processes are found by their pid files and trusted only when /proc/<pid>/cmdline is a
 dnsmasq using that very pid file: a recycled pid is never signalled. dnsmasq daemonizes, so
 it outlives an agent restart and is adopted by the next one (and SIGHUPed once, in case the
 files changed in between).
 
-dnsmasq drops root for `nobody` before it reads the hosts and options files, so they live
+dnsmasq drops root for `nobody` before it reads its hosts and options files, so they live
 in world-readable files in a world-traversable directory. When the state directory is not
 reachable that way (a data dir under /root, a pytest tmp_path), dnsmasq runs with
 `--user=root` instead, with a warning: DHCP that works beats DHCP that silently has no hosts.
@@ -38,6 +39,7 @@ from pathlib import Path
 from neutrino.agent.dhcp import DhcpNetwork, plumbing
 from neutrino.agent.dhcp.dnsmasq_files import (
     Files,
+    addn_hosts_file,
     command_line,
     hosts_file,
     init_leases_file,
@@ -126,6 +128,7 @@ class DnsmasqDhcp:
             stop(files)
             return
         changed = replace_file(files.host, hosts_file(network))
+        changed = replace_file(files.addn_hosts, addn_hosts_file(network)) or changed
         changed = replace_file(files.opts, opts_file(network)) or changed
         argv = command_line(network, files, ns_interface(network.interface), user)
         pid = running(files)

@@ -1,18 +1,23 @@
-"""What the `dnsmasq` DHCP driver hands to dnsmasq, pure: the hosts file, the options file,
-the initial leases file and the command line, rendered from a `DhcpNetwork`.
+"""What the `dnsmasq` DHCP driver hands to dnsmasq, pure: the hosts file, the additional
+hosts file (DNS), the options file, the initial leases file and the command line, rendered
+from a `DhcpNetwork`.
 
 The point of this driver is to behave exactly as Neutron's DHCP agent does (it is the
 reference our built-in server and the benchmarks are measured against), so every line below
 follows `neutron.agent.linux.dhcp.Dnsmasq` (Neutron 29): `_output_hosts_file`,
-`_output_opts_file` (`_generate_opts_per_subnet` / `_per_port`, `_format_option`),
-`_output_init_lease_file` and `_build_cmdline_callback`, with these deliberate differences:
+`_output_addn_hosts_file`, `_output_opts_file` (`_generate_opts_per_subnet` / `_per_port`,
+`_format_option`), `_output_init_lease_file` and `_build_cmdline_callback`. DNS is on, as
+in Neutron: dnsmasq answers for the hosts' names (`--addn-hosts`, `--domain`), forwards
+nothing (`--no-resolv`, no `--server`), and is the DNS server it announces for a subnet
+without dns_nameservers; the built-in driver's `responder_dns` answers the same names.
+Deliberate differences:
 
-* no DNS service (`--port=0`, hence no `--addn-hosts`, `--local-service`, no fallback of the
-  DNS option to dnsmasq's own address): DHCP is distributed (see `neutrino.agent.dhcp`) and
-  our built-in server serves no DNS either, so the two drivers answer alike;
 * no metadata route (169.254.169.254): neutrino has no metadata service;
 * `--interface` names the namespace end of the DHCP veth (Neutron has none: its namespace
-  holds only `lo` and that veth too), so dnsmasq never answers anywhere else.
+  holds only `lo` and that veth too), so dnsmasq never answers DHCP or DNS anywhere else
+  (which also makes Neutron's `--local-service` a no-op; it stays, as in Neutron);
+* the hosts are the ports bound to this host (DHCP is distributed, see
+  `neutrino.agent.dhcp`), so are the names in `--addn-hosts`.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from neutrino.agent.dhcp import DhcpHost, DhcpNetwork
+from neutrino.agent.dhcp.hostnames import hostname_and_fqdn
 from neutrino.wire import SnapshotSubnet
 
 SUBNET_TAG = "subnet-{}"
@@ -33,7 +39,6 @@ CLIENT_ID_OPTS = ("client-id", "61")  # extra_dhcp_opts that name the client, no
 LEASE_MAX = 2**24  # Neutron's dnsmasq_lease_max default
 MS_CLASSLESS_ROUTES = 249  # Windows 2003's option 121
 DHCPV6_STATEFUL, DHCPV6_STATELESS, SLAAC = "dhcpv6-stateful", "dhcpv6-stateless", "slaac"
-_HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(\.(?!-)[A-Za-z0-9-]{1,63})*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +54,10 @@ class Files:
     @property
     def host(self) -> Path:
         return self.directory / "host"
+
+    @property
+    def addn_hosts(self) -> Path:
+        return self.directory / "addn_hosts"
 
     @property
     def opts(self) -> Path:
@@ -96,18 +105,6 @@ def _no_dhcp(subnet: SnapshotSubnet) -> bool:
 
 
 # --------------------------------------------------------------------------- hosts file
-def hostname_and_fqdn(host: DhcpHost, address: str, domain: str) -> tuple[str, str]:
-    """Neutron's `_get_dns_assignment`: the port's DNS name, else `host-<ip with dashes>`;
-    qualified with the network's domain. A name dnsmasq would reject falls back to the
-    generated one, so that one odd dns_name never costs the port its lease."""
-    name = host.hostname.rstrip(".")
-    if not name or not _HOSTNAME.match(name):
-        name = "host-" + address.replace(".", "-").replace(":", "-")
-    if "." in name or not domain:
-        return name.split(".", 1)[0], name
-    return name, f"{name}.{domain}"
-
-
 def _client_id(host: DhcpHost) -> str | None:
     return next((v for n, v, _ in host.extra_opts if n in CLIENT_ID_OPTS), None)
 
@@ -158,6 +155,19 @@ def hosts_file(network: DhcpNetwork) -> str:
             else:
                 lines.append(f"{mac},{tag}{fqdn},{address}")
     return "".join(line + "\n" for line in lines)
+
+
+def addn_hosts_file(network: DhcpNetwork) -> str:
+    """`--addn-hosts`, the names dnsmasq's DNS answers: `ip<TAB>fqdn hostname` per address
+    in /etc/hosts form, the FQDN first so that PTR answers carry it (Neutron's
+    `_output_addn_hosts_file`)."""
+    domain = network.dns_domain.strip(".")
+    lines = []
+    for host in network.hosts:
+        for address in host.ip_addresses:
+            hostname, fqdn = hostname_and_fqdn(host, address, domain)
+            lines.append(f"{address}\t{fqdn} {hostname}\n")
+    return "".join(lines)
 
 
 def init_leases_file(network: DhcpNetwork) -> str:
@@ -258,16 +268,17 @@ def command_line(network: DhcpNetwork, files: Files, interface: str | None = Non
                  user: str | None = None) -> list[str]:
     """dnsmasq's argv, as `_build_cmdline_callback` builds it (bridged interface driver,
     no dnsmasq_dns_servers, no T1/T2, no log dir). What is here needs a restart to change
-    (subnets, MTU, lease time, domain); the hosts and options files only a SIGHUP.
-    `user`: run as this user instead of dnsmasq's default (see `DnsmasqDhcp`)."""
+    (subnets, MTU, lease time, domain); the hosts, additional hosts and options files only
+    a SIGHUP. `user`: run as this user instead of dnsmasq's default (see `DnsmasqDhcp`)."""
     cmd = ["dnsmasq", "--no-hosts", "--no-resolv",
            f"--pid-file={files.pid}",
            f"--dhcp-hostsfile={files.host}",
+           f"--addn-hosts={files.addn_hosts}",
            f"--dhcp-optsfile={files.opts}",
            f"--dhcp-leasefile={files.leases}",
            "--dhcp-match=set:ipxe,175",
            "--dhcp-userclass=set:ipxe6,iPXE",
-           "--port=0",
+           "--local-service",
            *([f"--interface={interface}"] if interface else []),
            "--bind-dynamic"]
     lease = "infinite" if network.lease_time == -1 else f"{network.lease_time}s"

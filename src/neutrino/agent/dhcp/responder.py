@@ -18,8 +18,10 @@ giaddr:67, with option 82 echoed as the last option.
 Options: 53 and 54 first, then those the client's parameter request list names, in its
 order, then the rest (all of them always: mask, router, DNS, domain, hostname, lease and
 T1/T2, MTU, broadcast, 121 with the default route in it when there are other routes; 249
-only when asked for). The port's IPv4 extra_dhcp_opts (dnsmasq names or codes; `tag:ipxe` /
-`tag:!ipxe` honoured, other tags never match) override them, except 53, 54, 61 and 82.
+only when asked for). DNS (6) is the subnet's dns_nameservers, or when it has none our own
+address on the subnet (the driver's internal DNS answers there), as Neutron's dnsmasq does.
+The port's IPv4 extra_dhcp_opts (dnsmasq names or codes; `tag:ipxe` / `tag:!ipxe` honoured,
+other tags never match) override them, except 53, 54, 61 and 82.
 Not done: honouring option 57 (max message size); our replies are small unless extra
 options make them big.
 """
@@ -248,8 +250,11 @@ class _Ctx:
             values[Opt.CLASSLESS_ROUTES] = classless_routes(routes)
             if Opt.MS_CLASSLESS_ROUTES in self.msg.parameter_request_list:
                 values[Opt.MS_CLASSLESS_ROUTES] = values[Opt.CLASSLESS_ROUTES]
-        dns = [d for d in subnet.dns_nameservers
-               if ipaddress.ip_address(d).version == 4 and d != ZERO]
+        if subnet.dns_nameservers:  # 0.0.0.0 alone: Neutron's "announce none"
+            dns = [d for d in subnet.dns_nameservers
+                   if ipaddress.ip_address(d).version == 4 and d != ZERO]
+        else:  # our own internal DNS (`responder_dns`), as dnsmasq announces itself
+            dns = [self.server_id]
         if dns:
             values[Opt.DNS] = ips(dns)
         if network.dns_domain.strip("."):

@@ -9,7 +9,8 @@ reads frames. Behind a relay, the relay's Client Link-Layer Address option (RFC 
 EUI-64 of `peer_address` stand in for it. Anyone else gets no answer.
 
 Subnets: IA_NA addresses come only from `dhcpv6-stateful` subnets; `dhcpv6-stateless` and
-stateful subnets get the information options (23 DNS servers, 24 domain list); a network with
+stateful subnets get the information options (23 DNS servers: the subnets' dns_nameservers,
+or our own address on a subnet that names none, as dnsmasq; 24 domain list); a network with
 neither (SLAAC only, or no IPv6) gets no DHCPv6 answers. The server identifier is the DUID-LL
 of `network.server_mac`.
 
@@ -179,10 +180,21 @@ def _ias(requested: tuple[IaNa, ...], ours: list[str], lease: int, renewing: boo
     return out
 
 
+def _nameservers(subnet: SnapshotSubnet, network: DhcpNetwork) -> list[str]:
+    """The subnet's IPv6 dns_nameservers (`::` alone: Neutron's "announce none"), or when it
+    has none our own address on it (the driver's internal DNS answers there), as dnsmasq."""
+    if subnet.dns_nameservers:
+        found = map(ipaddress.ip_address, subnet.dns_nameservers)
+        return [str(a) for a in found if a.version == 6 and not a.is_unspecified]
+    net = ipaddress.ip_network(subnet.cidr)
+    return [str(i.ip) for i in map(ipaddress.ip_interface, network.server_addresses)
+            if i.version == 6 and i.ip in net][:1]
+
+
 def _information(subnets: list[SnapshotSubnet], network: DhcpNetwork, host: DhcpHost,
                  msg: Dhcp6Message) -> list[tuple[int, bytes]]:
     values: dict[int, bytes] = {}
-    dns = [d for s in subnets for d in s.dns_nameservers if ipaddress.ip_address(d).version == 6]
+    dns = [d for s in subnets for d in _nameservers(s, network)]
     if dns:
         values[Opt6.DNS_SERVERS] = addresses(dict.fromkeys(dns))
     if network.dns_domain.strip("."):
