@@ -28,7 +28,6 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -42,6 +41,7 @@ from neutrino.agent.dhcp import DhcpDriver, DhcpHost, DhcpNetwork
 from neutrino.agent.names import bridge_name, dhcp_netns, tap_name
 from neutrino.wire import SnapshotSubnet
 from tests.linux.netns import namespaces, requires_netns, run
+from tests.processes import alive, cmdline, stop_by_pidfile
 
 GROUP = "neutrino.dhcp_drivers"
 DRIVERS = sorted(ep.name for ep in entry_points(group=GROUP))
@@ -144,7 +144,7 @@ class World:
                        "-pf", str(pidf), "-lf", str(lease), "-sf", str(script), "eth0",
                        check=False, timeout=timeout + 20)
         finally:  # once bound, dhclient stays in the background to renew: not ours to keep
-            kill_pidfile(pidf)
+            stop_by_pidfile(pidf)
         if done.returncode != 0:
             return None
         bound = [e for e in parse_events(events) if e.get("reason") in ("BOUND", "REBOOT")]
@@ -172,7 +172,7 @@ class World:
                        "-pf", str(pidf), "-lf", str(lease), "-df", str(duid),
                        "-sf", str(script), "eth0", check=False, timeout=timeout + 20)
         finally:
-            kill_pidfile(pidf)
+            stop_by_pidfile(pidf)
         if done.returncode != 0:
             return None
         bound = [e for e in parse_events(events) if e.get("reason") in ("BOUND6", "REBOOT6")]
@@ -220,30 +220,6 @@ def parse_events(path: Path) -> list[dict[str, str]]:
     chunks = path.read_text().split("---\n")
     return [dict(line.split("=", 1) for line in chunk.splitlines() if "=" in line)
             for chunk in chunks if chunk.strip()]
-
-
-def kill_pidfile(path: Path) -> None:
-    """Stop the dhclient that owns pid file `path`, by PID. The daemonized child may not
-    have written its own pid yet when the parent exits, so every process whose command line
-    names this (test-private) pid file is stopped too; SIGKILL if SIGTERM is not enough."""
-    pids: set[int] = set()
-    with contextlib.suppress(OSError, ValueError):
-        pids.add(int(path.read_text().strip()))
-    marker = str(path).encode()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and marker in cmdline(int(entry.name)).split(b"\0"):
-            pids.add(int(entry.name))
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGTERM)
-    for _ in range(40):
-        if not alive(pids):
-            break
-        time.sleep(0.05)
-    for pid in alive(pids):
-        with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
-    path.unlink(missing_ok=True)
 
 
 def make_driver(name: str, host_netns: str, state_dir: Path) -> DhcpDriver:
@@ -294,18 +270,6 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
                 driver.close()
             world.kill_leftovers()
             subprocess.run(["ip", "netns", "del", net.netns], capture_output=True)
-
-
-def cmdline(pid: int) -> bytes:
-    """A process's argv; empty when it is gone (or a zombie)."""
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return b""
-
-
-def alive(pids: set[int]) -> set[int]:
-    return {p for p in pids if cmdline(p)}
 
 
 # --------------------------------------------------------------------------- the contract

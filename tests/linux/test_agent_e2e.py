@@ -25,6 +25,7 @@ from tests.e2e.conftest import LiveServer, neutrino_command, start, stop
 from tests.e2e.live import stop as stop_proc
 from tests.linux.netns import requires_netns, run
 from tests.linux.topology import Topology, topology
+from tests.processes import stop_by_pidfile
 
 pytestmark = requires_netns
 
@@ -244,8 +245,7 @@ def _dhcp_exchange(c: Cluster, network_id: str, subnet: dict[str, Any]) -> str:
                        "-pf", str(pidfile), "-lf", str(c.tmp / "dhclient.leases"), "eth0",
                        check=False, timeout=40)
         finally:  # once bound, dhclient stays behind to renew: stop it by its PID
-            if pidfile.exists() and pidfile.read_text().strip().isdigit():
-                subprocess.run(["kill", pidfile.read_text().strip()], capture_output=True)
+            stop_by_pidfile(pidfile)
         assert done.returncode == 0, done.stderr
         return dict(line.split("=", 1) for line in record.read_text().splitlines())
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -31,6 +30,7 @@ from neutrino.agent.linux.plug import plug
 from neutrino.agent.names import bridge_name, dhcp_netns, tap_name
 from neutrino.wire.snapshot import HostSnapshot, SnapshotNetwork, SnapshotPort, SnapshotSubnet
 from tests.linux.netns import namespaces, requires_netns, run
+from tests.processes import stop_by_pidfile
 
 pytestmark = [requires_netns,
               pytest.mark.skipif(not os.path.exists("/usr/sbin/dhclient")
@@ -142,7 +142,7 @@ class Lab:
         try:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout + 20)
         finally:
-            _kill(pidfile)
+            stop_by_pidfile(pidfile)
         if check and done.returncode != 0:
             raise AssertionError(f"dhclient failed: {done.stderr}")
         for name in ("BOUND6", "RENEW6", "REBIND6", "BOUND", "RENEW", "REBOOT", "REBIND"):
@@ -151,25 +151,6 @@ class Lab:
                 return dict(line.split("=", 1) for line in path.read_text().splitlines()
                             if "=" in line)
         return {}
-
-
-def _kill(pidfile: Path) -> None:
-    """Stop the daemonized dhclient by the PID it wrote (never by name)."""
-    try:
-        pid = int(pidfile.read_text().strip())
-    except (OSError, ValueError):
-        return
-    try:
-        os.kill(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    for _ in range(50):
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture
