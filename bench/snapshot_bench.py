@@ -83,7 +83,8 @@ def main() -> None:
             ctx = Context(project_id="neutrino-agent", roles=frozenset({"service"}))
             snap = hosts.snapshot(env, ctx, "host-a")
             print(f"snapshot: {len(snap.ports)} ports, "
-                  f"{len(snap.networks[0].remote_ports)} remote ports, {len(snap.rules)} rules, "
+                  f"{len(snap.networks[0].remote_ports)} remote ports, "
+                  f"{len(snap.networks[0].peers)} peers (DNS), {len(snap.rules)} rules, "
                   f"{sum(len(v) for v in snap.group_members.values())} member addresses")
             statements: list[str] = []
 

@@ -12,6 +12,10 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from neutrino import wire
+from neutrino.agent.desired import FLOOD_MAC, FdbEntry, HostConfig, host_spec
+from neutrino.agent.dhcp import DhcpPeer
+from neutrino.agent.dhcp.desired import dhcp_networks
+from neutrino.agent.names import vxlan_name
 from neutrino.services._env import Env
 from tests.api.helpers import ALICE, err, net, port, rows, subnet
 from tests.api.helpers import changes as changes_of
@@ -163,6 +167,94 @@ def test_networks_carry_their_dhcp_port_and_ports_their_dhcp_options(
     later = next(x for x in snapshot(client, "host-a").networks if x.id == n)
     assert later.dhcp_port is not None
     assert v4b["id"] in {sid for sid, _ in later.dhcp_port.fixed_ips}
+
+
+def peer_of(p: dict[str, Any]) -> wire.SnapshotPeer:
+    """What a snapshot says of a port bound elsewhere: its id, addresses and DNS name."""
+    return wire.SnapshotPeer(
+        port_id=p["id"], fixed_ips=tuple((f["subnet_id"], f["ip_address"])
+                                         for f in p["fixed_ips"]), dns_name="")
+
+
+def test_a_dhcp_network_lists_its_ports_bound_elsewhere_for_dns(
+    client: TestClient, env: Env
+) -> None:
+    """Every port of a network the host serves DHCP for, not bound to it (other hosts',
+    unbound ones, the DHCP port), whatever the network type: its DNS answers for their
+    names. No FDB material for all that: remote_ports stay VXLAN's."""
+    physnets = {"physnet1": "eth1"}
+    report(client, "host-a", local_ip="192.0.2.1", physical_interfaces=physnets)
+    report(client, "host-b", local_ip="192.0.2.2", physical_interfaces=physnets)
+    flat = net(client, **{"provider:network_type": "flat",
+                          "provider:physical_network": "physnet1"})
+    v4 = subnet(client, flat, "10.31.0.0/24")
+    off = subnet(client, flat, "10.32.0.0/24", enable_dhcp=False)
+    bound = {"device_owner": "compute:nova"}
+    a = port(client, flat, fixed_ips=[{"subnet_id": v4["id"]}],
+             **{"binding:host_id": "host-a", **bound})
+    b = port(client, flat, fixed_ips=[{"subnet_id": v4["id"]}, {"subnet_id": off["id"]}],
+             **{"binding:host_id": "host-b", **bound})
+    unbound = port(client, flat, fixed_ips=[{"subnet_id": off["id"]}])  # no DHCP address
+    (dhcp,) = client.get(f"/v2.0/ports?network_id={flat}&device_owner=network:dhcp"
+                         ).json()["ports"]
+    local = net(client, **{"provider:network_type": "local"})
+    subnet(client, local, "10.33.0.0/24")
+    la = port(client, local, **{"binding:host_id": "host-a", **bound})
+    lb = port(client, local, **{"binding:host_id": "host-b", **bound})
+    plain = net(client, **{"provider:network_type": "local"})  # no DHCP subnet: no names
+    subnet(client, plain, "10.34.0.0/24", enable_dhcp=False)
+    port(client, plain, **{"binding:host_id": "host-a", **bound})
+    port(client, plain, **{"binding:host_id": "host-b", **bound})
+
+    with counted(env) as statements:
+        snap = snapshot(client, "host-a")
+    by_id = {n.id: n for n in snap.networks}
+    sf, sl, sp = by_id[flat], by_id[local], by_id[plain]
+    assert sf.peers == tuple(sorted((peer_of(b), peer_of(unbound), peer_of(dhcp)),
+                                    key=lambda q: q.port_id))
+    assert len(peer_of(b).fixed_ips) == 2  # every address travels; the agent picks
+    assert a["id"] not in {q.port_id for q in sf.peers}
+    assert sl.dhcp_port is not None
+    assert [q for q in sl.peers if q.port_id != sl.dhcp_port.id] == [peer_of(lb)]
+    assert la["id"] not in {q.port_id for q in sl.peers}
+    assert sp.dhcp_port is None and sp.peers == ()
+    for n in (sf, sl, sp):  # nothing for the L2 applier on these networks
+        assert n.remote_ports == () and n.remote_vteps == ()
+    config = HostConfig(local_ip="192.0.2.1", physical_interfaces=physnets)
+    assert host_spec(snap, config).fdb == ()
+    assert len(statements) <= 12, statements
+
+    # The agent names them as their own hosts name them, from DHCP addresses only.
+    served = {n.network_id: n for n in dhcp_networks(snap)}
+    b_ip = next(f["ip_address"] for f in b["fixed_ips"] if f["subnet_id"] == v4["id"])
+    assert DhcpPeer(b["id"], (b_ip,), "host-" + b_ip.replace(".", "-")) in served[flat].peers
+    assert {h.port_id for h in served[flat].hosts} == {a["id"]}
+    assert unbound["id"] not in {q.port_id for q in served[flat].peers}  # nothing to name
+    assert plain not in served
+
+    other = snapshot(client, "host-b")  # and the other way round
+    assert a["id"] in {q.port_id for q in next(n for n in other.networks if n.id == flat).peers}
+
+
+def test_a_vxlan_network_keeps_its_fdb_material_apart_from_its_peers(client: TestClient) -> None:
+    report(client, "host-a", local_ip="192.0.2.1")
+    report(client, "host-b", local_ip="192.0.2.2")
+    report(client, "host-c")  # no VTEP: its ports get no FDB entry, but have names
+    n = net(client, ALICE)
+    subnet(client, n, "10.35.0.0/24", ALICE)
+    on_host(client, n, "host-a")
+    b = on_host(client, n, "host-b")
+    c = on_host(client, n, "host-c")
+    unbound = port(client, n, ALICE)
+    (sn,) = snapshot(client, "host-a").networks
+    assert sn.remote_ports == (wire.RemotePort(
+        mac_address=b["mac_address"], ip_addresses=(b["fixed_ips"][0]["ip_address"],),
+        vtep="192.0.2.2"),)
+    assert sn.dhcp_port is not None
+    assert {q.port_id for q in sn.peers} == {b["id"], c["id"], unbound["id"], sn.dhcp_port.id}
+    assert host_spec(snapshot(client, "host-a"), HostConfig(local_ip="192.0.2.1")).fdb == (
+        FdbEntry(vxlan_name(sn.segmentation_id or 0), FLOOD_MAC, "192.0.2.2"),
+        FdbEntry(vxlan_name(sn.segmentation_id or 0), b["mac_address"], "192.0.2.2"))
 
 
 def test_snapshot_of_an_unknown_host_is_empty(client: TestClient, env: Env) -> None:

@@ -37,7 +37,7 @@ from typing import Any
 
 import pytest
 
-from neutrino.agent.dhcp import DhcpDriver, DhcpHost, DhcpNetwork
+from neutrino.agent.dhcp import DhcpDriver, DhcpHost, DhcpNetwork, DhcpPeer
 from neutrino.agent.names import bridge_name, dhcp_netns, tap_name
 from neutrino.wire import SnapshotSubnet
 from tests.linux.netns import namespaces, requires_netns, run
@@ -408,3 +408,46 @@ def test_names_resolve_over_ipv6_too(world: World) -> None:
         fqdn = f"host-10-20-0-10.{DOMAIN}"
         assert world.resolve(fqdn) == [(PORT_IP6, fqdn)]  # getent asks AAAA first
         assert world.resolve(PORT_IP6) == [(PORT_IP6, fqdn)]
+
+
+# --------------------------------------------------------------------------- peers
+def with_peers(net: DhcpNetwork, *names: tuple[str, str]) -> DhcpNetwork:
+    """`net` plus ports of the network bound to other hosts: (address, hostname) each."""
+    return replace(net, peers=tuple(DhcpPeer(str(uuid.uuid4()), (address,), hostname)
+                                    for address, hostname in names))
+
+
+def test_the_names_of_ports_on_other_hosts_resolve_too(world: World) -> None:
+    """DHCP is distributed, DNS knows the whole network: a port bound to another host
+    (a peer) resolves by name, bare name and address, as the local port does; a peer
+    added later is answered without a restart."""
+    world.sync(with_peers(world.net, ("10.20.0.30", "host-10-20-0-30")))
+    world.address_vm("10.20.0.10/24")
+    with resolv_conf(world.vm, SERVER_IP):
+        fqdn = f"host-10-20-0-30.{DOMAIN}"
+        assert world.resolve(fqdn) == [("10.20.0.30", fqdn)]
+        assert world.resolve("host-10-20-0-30") == [("10.20.0.30", fqdn)]
+        assert world.resolve("10.20.0.30") == [("10.20.0.30", fqdn)]  # PTR
+        local = f"host-10-20-0-10.{DOMAIN}"
+        assert world.resolve("host-10-20-0-10") == [("10.20.0.10", local)]  # still
+        before = world.server_pids()
+        world.sync(with_peers(world.net, ("10.20.0.30", "host-10-20-0-30"),
+                              ("10.20.0.31", "db")))
+        assert world.resolve("db") == [("10.20.0.31", f"db.{DOMAIN}")]
+        assert world.resolve("10.20.0.31") == [("10.20.0.31", f"db.{DOMAIN}")]
+        assert world.server_pids() == before, "the server was restarted"
+
+
+def test_a_port_that_moved_to_another_host_keeps_its_name_but_gets_no_lease(
+        world: World) -> None:
+    """Its MAC is no client of ours any more (its new host serves it); its name still
+    resolves here."""
+    host = world.net.hosts[0]
+    moved = with_peers(replace(world.net, hosts=()), (host.ip_addresses[0], host.hostname))
+    world.sync(moved)
+    assert world.dhcp(PORT_MAC, timeout=3) is None
+    world.address_vm("10.20.0.77/24")
+    with resolv_conf(world.vm, SERVER_IP):
+        fqdn = f"host-10-20-0-10.{DOMAIN}"
+        assert world.resolve("host-10-20-0-10") == [("10.20.0.10", fqdn)]
+        assert world.resolve("10.20.0.10") == [("10.20.0.10", fqdn)]

@@ -30,7 +30,13 @@ from neutrino.agent.linux.l2 import (
     plan,
 )
 from neutrino.agent.names import bridge_name, tap_name, vlan_name, vxlan_name
-from neutrino.wire.snapshot import HostSnapshot, RemotePort, SnapshotNetwork, SnapshotPort
+from neutrino.wire.snapshot import (
+    HostSnapshot,
+    RemotePort,
+    SnapshotNetwork,
+    SnapshotPeer,
+    SnapshotPort,
+)
 
 LOCAL = "192.0.2.1"
 CONFIG = HostConfig(local_ip=LOCAL, physical_interfaces={"physnet1": "eth1"})
@@ -76,6 +82,21 @@ def test_vlan_flat_local() -> None:
         Uplink("eth1", bridge_name(f.id))], key=lambda u: u.name))
     assert {b.name for b in spec.bridges} == {bridge_name(n.id) for n in (v, f, lo)}
     assert spec.vxlans == () and spec.fdb == () and spec.unbindable == ()
+
+
+@given(st.lists(st.integers(0, 255), unique=True, max_size=5),
+       st.sampled_from(["vxlan", "vlan", "flat", "local"]))
+def test_peers_are_dns_material_and_never_reach_l2(others: list[int], kind: str) -> None:
+    """The network's ports bound elsewhere or nowhere (`peers`, protocol 1.2) change no L2
+    object on any network type: FDB entries come from remote_ports, and only on VXLAN."""
+    peers = tuple(SnapshotPeer(f"{m:08x}-5555-4000-8000-000000000000", (("s", f"10.0.0.{m}"),))
+                  for m in others)
+    n = net(1, kind)
+    ports = (port(1, n),)
+    without = host_spec(HostSnapshot("h", 1, networks=(n,), ports=ports), CONFIG)
+    with_peers = host_spec(HostSnapshot("h", 1, networks=(replace(n, peers=peers),),
+                                        ports=ports), CONFIG)
+    assert with_peers == without and with_peers.fdb == ()
 
 
 def test_unbindable_networks_are_reported_not_built() -> None:

@@ -9,14 +9,24 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neutrino.agent.desired import HostConfig, Tap, host_spec
+from neutrino.agent.desired import FLOOD_MAC, HostConfig, Tap, host_spec
+from neutrino.agent.dhcp import DhcpPeer
+from neutrino.agent.dhcp.codec import DhcpMessage, MessageType, Opt, mac_to_chaddr
 from neutrino.agent.dhcp.desired import dhcp_networks, hostname
 from neutrino.agent.dhcp.plumbing import ns_interface
+from neutrino.agent.dhcp.responder import answer
 from neutrino.agent.dhcp.served import Served
 from neutrino.agent.firewall.render import render
 from neutrino.agent.firewall.spec import firewall_spec
 from neutrino.agent.names import IFNAMSIZ, bridge_name, dhcp_netns, tap_name
-from neutrino.wire.snapshot import HostSnapshot, SnapshotNetwork, SnapshotPort, SnapshotSubnet
+from neutrino.wire.snapshot import (
+    HostSnapshot,
+    RemotePort,
+    SnapshotNetwork,
+    SnapshotPeer,
+    SnapshotPort,
+    SnapshotSubnet,
+)
 
 V4 = SnapshotSubnet("s4", "10.0.0.0/24", 4, "10.0.0.1", True)
 V6 = SnapshotSubnet("s6", "2001:db8::/64", 6, None, True, ipv6_address_mode="dhcpv6-stateful")
@@ -96,9 +106,63 @@ def test_no_dhcp_subnet_no_server() -> None:
     assert len(host_spec(snap, HostConfig()).taps) == 1
 
 
+def peer(i: int, ips: tuple[tuple[str, str], ...], dns_name: str = "") -> SnapshotPeer:
+    return SnapshotPeer(port_id=f"{i:08x}-4444-4000-8000-000000000000", fixed_ips=ips,
+                        dns_name=dns_name)
+
+
+def test_peers_are_named_as_clients_are_for_dns_only() -> None:
+    """The network's ports bound elsewhere (peers) get names by the clients' rule, from
+    their DHCP addresses; they are never clients, and never a reason to serve."""
+    elsewhere = peer(3, (("s4", "10.0.0.30"), ("s6", "2001:db8::30"), ("s4off", "10.9.0.30")))
+    named = peer(2, (("s4off", "10.9.0.20"), ("s6", "2001:db8::20")), dns_name="db")
+    nothing = peer(4, (("s4off", "10.9.0.40"),))  # no DHCP address: no name
+    net = network(1, peers=(elsewhere, nothing, named))
+    vm = port(1, net.id, (("s4", "10.0.0.10"),))
+    (got,) = dhcp_networks(HostSnapshot("h", 1, networks=(net,), ports=(vm,)))
+    assert [h.port_id for h in got.hosts] == [vm.id]
+    assert got.peers == (DhcpPeer(named.port_id, ("2001:db8::20",), "db"),
+                         DhcpPeer(elsewhere.port_id, ("10.0.0.30", "2001:db8::30"),
+                                  "host-10-0-0-30"))
+    client = replace(vm, dns_name="", fixed_ips=elsewhere.fixed_ips)  # were it bound here
+    assert got.peers[1].hostname == hostname(client, "10.0.0.30") == dhcp_networks(
+        HostSnapshot("h", 1, networks=(net,), ports=(client,)))[0].hosts[0].hostname
+    # peers alone are no reason to serve
+    assert dhcp_networks(HostSnapshot("h", 1, networks=(net,))) == ()
+
+
+def test_a_peer_mac_is_not_served_dhcp() -> None:
+    """A VXLAN network: the other host's port is both FDB material (remote_ports, with its
+    MAC) and a peer (its name); our DHCP servers know no such MAC."""
+    remote_mac = "fa:16:3e:00:09:09"
+    elsewhere = peer(9, (("s4", "10.0.0.99"),))
+    net = network(1, network_type="vxlan", segmentation_id=100, peers=(elsewhere,),
+                  remote_vteps=("192.0.2.2",),
+                  remote_ports=(RemotePort(remote_mac, ("10.0.0.99",), "192.0.2.2"),))
+    vm = port(1, net.id, (("s4", "10.0.0.10"),))
+    snap = HostSnapshot("h", 1, networks=(net,), ports=(vm,))
+    (got,) = dhcp_networks(snap)
+    served = Served.of(got)
+    assert served.for_mac(remote_mac) is None and served.for_mac(vm.mac_address) is not None
+    discover = DhcpMessage(op=1, xid=1, chaddr=mac_to_chaddr(remote_mac), options=(
+        (Opt.MESSAGE_TYPE, bytes([MessageType.DISCOVER])),))
+    assert answer(discover, got, 0.0).reply is None
+    ours = replace(discover, chaddr=mac_to_chaddr(vm.mac_address))
+    assert answer(ours, got, 0.0).reply is not None  # the same DISCOVER from our client
+    assert [p.port_id for p in got.peers] == [elsewhere.port_id]  # but it has its name
+    spec = host_spec(snap, HostConfig(local_ip="192.0.2.1"))
+    assert {(e.mac, e.dst) for e in spec.fdb} == {(FLOOD_MAC, "192.0.2.2"),
+                                                  (remote_mac, "192.0.2.2")}
+
+
 @st.composite
 def snapshots(draw: st.DrawFn) -> HostSnapshot:
-    nets = [network(i, dhcp=draw(st.booleans())) for i in range(draw(st.integers(0, 4)))]
+    nets = [network(i, dhcp=draw(st.booleans()), peers=tuple(
+        peer(0x80 + 8 * i + k, tuple(draw(st.lists(st.sampled_from(
+            [("s4", f"10.0.0.{100 + 8 * i + k}"), ("s4off", f"10.9.0.{100 + 8 * i + k}")]),
+            unique=True))), draw(st.sampled_from(["", f"peer{k}"])))
+        for k in range(draw(st.integers(0, 3)))))
+        for i in range(draw(st.integers(0, 4)))]
     ports = []
     for j in range(draw(st.integers(0, 10))):
         if not nets:
@@ -116,6 +180,7 @@ def test_deterministic_and_order_free(snap: HostSnapshot, rnd: random.Random) ->
     nets, ports = list(snap.networks), list(snap.ports)
     rnd.shuffle(nets)
     rnd.shuffle(ports)
+    nets = [replace(n, peers=tuple(rnd.sample(n.peers, len(n.peers)))) for n in nets]
     shuffled = replace(snap, networks=tuple(nets), ports=tuple(ports))
     assert dhcp_networks(shuffled) == dhcp_networks(snap)
 
@@ -137,6 +202,8 @@ def test_served_exactly_where_l2_puts_a_dhcp_tap_and_the_firewall_keeps_it_local
             p = next(p for p in snap.ports if p.id == h.port_id)
             assert p.network_id == n.network_id and h.ip_addresses
             assert Served.of(n).for_mac(h.mac_address.upper()) is not None
+        assert not {p.port_id for p in n.peers} & {h.port_id for h in n.hosts}
+        assert all(p.ip_addresses for p in n.peers)  # only peers with a name to answer
     assert firewall_spec(snap).dhcp_devices == tuple(sorted(n.interface for n in got))
 
 

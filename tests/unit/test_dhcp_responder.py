@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neutrino.agent.dhcp import DhcpHost, DhcpNetwork
+from neutrino.agent.dhcp import DhcpHost, DhcpNetwork, DhcpPeer
 from neutrino.agent.dhcp.codec import (
     BROADCAST_FLAG,
     DhcpMessage,
@@ -91,6 +91,16 @@ def test_dora() -> None:
 
 def test_unknown_mac_gets_nothing() -> None:
     assert answer(request(MessageType.DISCOVER, mac=OTHER), NET, 0.0) == Answer(None, {})
+
+
+def test_a_peer_is_no_client_even_with_a_clients_mac() -> None:
+    """The port moved to another host: it is a peer now (DNS only), its MAC gets nothing."""
+    moved = replace(NET, hosts=(), peers=(DhcpPeer(HOST.port_id, HOST.ip_addresses,
+                                                   HOST.hostname),))
+    for kind in (MessageType.DISCOVER, MessageType.REQUEST, MessageType.INFORM):
+        assert answer(request(kind, options=opts("10.0.0.5")), moved, 0.0) == Answer(None, {})
+    assert answer(request(MessageType.DISCOVER), replace(NET, peers=moved.peers),
+                  0.0).reply is not None  # a client is answered whatever the peers
 
 
 def test_no_gateway_no_routes() -> None:

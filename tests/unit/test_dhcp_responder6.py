@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neutrino.agent.dhcp import DhcpHost, DhcpNetwork
+from neutrino.agent.dhcp import DhcpHost, DhcpNetwork, DhcpPeer
 from neutrino.agent.dhcp.codec6 import (
     Dhcp6Message,
     IaNa,
@@ -110,6 +110,13 @@ def test_unknown_client_and_other_server() -> None:
     assert answer6(msg(MsgType.REQUEST, (Opt6.SERVERID, other)), NET).reply is None
     assert answer6(msg(MsgType.REQUEST), NET).reply is None  # REQUEST needs a server id
     assert answer6(msg(MsgType.SOLICIT, (Opt6.SERVERID, SERVER_ID)), NET).reply is None
+
+
+def test_a_peer_is_no_client() -> None:
+    moved = replace(NET, hosts=(), peers=(DhcpPeer(HOST.port_id, HOST.ip_addresses,
+                                                   HOST.hostname),))
+    assert answer6(msg(MsgType.SOLICIT), moved).reply is None
+    assert answer6(msg(MsgType.INFORMATION_REQUEST, ia=False), moved).reply is None
 
 
 def test_identified_by_link_local_mac_when_duid_is_not_ll() -> None:

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from neutrino.agent.dhcp import DhcpHost, DhcpNetwork
+from neutrino.agent.dhcp import DhcpHost, DhcpNetwork, DhcpPeer
 from neutrino.agent.dhcp.responder_dns import TTL, Names, respond, reverse_address
 from neutrino.wire import SnapshotSubnet
 
@@ -153,6 +153,39 @@ def test_a_qualified_dns_name_keeps_its_own_domain() -> None:
 def test_an_invalid_dns_name_falls_back_to_the_generated_one() -> None:
     names = Names.of(replace(NET, hosts=(replace(WEB, hostname="bad name"),)))
     assert records(ask("host-10-0-0-6.example.test", names=names)) == ["10.0.0.6"]
+
+
+def test_peers_ports_bound_elsewhere_are_answered_as_clients_are() -> None:
+    """DHCP is distributed, DNS is not: a port of the network on another host (a peer)
+    has its name, bare name and PTR here too."""
+    peer = DhcpPeer(port_id="p9", ip_addresses=("10.0.0.9", "2001:db8::9"),
+                    hostname="host-10-0-0-9")
+    named = DhcpPeer(port_id="p8", ip_addresses=("10.0.0.8",), hostname="db")
+    names = Names.of(replace(NET, peers=(peer, named)))
+    fqdn = ask("host-10-0-0-9.example.test", names=names)
+    assert authoritative(fqdn, dns.rcode.NOERROR) and records(fqdn) == ["10.0.0.9"]
+    assert records(ask("host-10-0-0-9.example.test", "AAAA", names=names)) == ["2001:db8::9"]
+    assert records(ask("DB", names=names)) == ["10.0.0.8"]
+    ptr = ask(dns.reversename.from_address("10.0.0.9").to_text(), "PTR", names=names)
+    assert authoritative(ptr, dns.rcode.NOERROR)
+    assert records(ptr) == ["host-10-0-0-9.example.test."]
+    assert records(ask(dns.reversename.from_address("2001:db8::9").to_text(), "PTR",
+                       names=names)) == ["host-10-0-0-9.example.test."]
+    assert records(ask("web.example.test", names=names)) == ["10.0.0.6"]  # clients still
+    # without the peers, the same names are ours (the domain, the subnet) but unknown
+    assert authoritative(ask("host-10-0-0-9.example.test"), dns.rcode.NXDOMAIN)
+    assert authoritative(ask(dns.reversename.from_address("10.0.0.9").to_text(), "PTR"),
+                         dns.rcode.NXDOMAIN)
+
+
+def test_a_client_names_its_address_before_a_peer_does() -> None:
+    """A stale peer entry for a client's address (a port moving between hosts): one PTR,
+    the client's; the forward names both resolve."""
+    stale = DhcpPeer(port_id="p7", ip_addresses=("10.0.0.6",), hostname="old")
+    names = Names.of(replace(NET, peers=(stale,)))
+    assert records(ask(dns.reversename.from_address("10.0.0.6").to_text(), "PTR",
+                       names=names)) == ["Web.example.test."]
+    assert records(ask("old.example.test", names=names)) == ["10.0.0.6"]
 
 
 # --------------------------------------------------------------------------- the protocol

@@ -3,11 +3,12 @@ writes for the same network (neutron.agent.linux.dhcp.Dnsmasq, Neutron 29)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from neutrino.agent.dhcp import DhcpHost, DhcpNetwork
+from neutrino.agent.dhcp import DhcpHost, DhcpNetwork, DhcpPeer
 from neutrino.agent.dhcp.dnsmasq_files import (
     Files,
     addn_hosts_file,
@@ -118,6 +119,24 @@ def test_addn_hosts_name_every_address_fqdn_first() -> None:
 def test_addn_hosts_without_domain_repeat_the_bare_name() -> None:
     net = network(V4, hosts=(host("p1", "fa:16:3e:00:00:01", "10.0.0.5", name="Web"),))
     assert addn_hosts_file(net) == "10.0.0.5\tWeb Web\n"
+
+
+def test_peers_are_named_in_addn_hosts_only() -> None:
+    """Ports bound elsewhere: dnsmasq's DNS answers for them, its DHCP never (no hosts-file
+    line, no lease, no options), as our clients' hosts file has none of them."""
+    client = host("p1", "fa:16:3e:00:00:01", "10.0.0.5", opts=(("mtu", "1400", 4),))
+    peers = (DhcpPeer("p2", ("10.0.0.6", "fd00::6"), "host-10-0-0-6"),
+             DhcpPeer("p3", ("10.0.0.7",), "db"))
+    alone = network(V4, V6, hosts=(client,), domain="openstacklocal")
+    net = replace(alone, peers=peers)
+    assert addn_hosts_file(net) == addn_hosts_file(alone) + (
+        "10.0.0.6\thost-10-0-0-6.openstacklocal host-10-0-0-6\n"
+        "fd00::6\thost-10-0-0-6.openstacklocal host-10-0-0-6\n"
+        "10.0.0.7\tdb.openstacklocal db\n")
+    assert hosts_file(net) == hosts_file(alone)
+    assert init_leases_file(net) == init_leases_file(alone)
+    assert opts_file(net) == opts_file(alone)
+    assert command_line(net, FILES) == command_line(alone, FILES)
 
 
 def test_init_leases_are_infinite_ipv4_only() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import orjson
 import pytest
 
@@ -21,7 +23,9 @@ def sample() -> wire.HostSnapshot:
     network = wire.SnapshotNetwork(
         id="n1", network_type="vxlan", physical_network=None, segmentation_id=1001, mtu=1450,
         subnets=(subnet,), remote_vteps=("192.0.2.2",), dhcp_port=dhcp, dns_domain="example.org.",
-        remote_ports=(wire.RemotePort("fa:16:3e:00:00:02", ("10.0.0.5",), "192.0.2.2"),))
+        remote_ports=(wire.RemotePort("fa:16:3e:00:00:02", ("10.0.0.5",), "192.0.2.2"),),
+        peers=(wire.SnapshotPeer("p2", (("s1", "10.0.0.5"),)),
+               wire.SnapshotPeer("p3", (("s1", "10.0.0.6"), ("s2", "2001:db8::6")), "db")))
     port = wire.SnapshotPort(
         id="p1", network_id="n1", mac_address="fa:16:3e:00:00:01",
         fixed_ips=(("s1", "10.0.0.4"),), admin_state_up=True, device_owner="compute:nova",
@@ -39,6 +43,42 @@ def sample() -> wire.HostSnapshot:
 def test_snapshot_survives_json() -> None:
     snapshot = sample()
     assert wire.HostSnapshot.from_json(orjson.loads(orjson.dumps(snapshot.to_json()))) == snapshot
+
+
+def test_peers_are_a_minor_addition() -> None:
+    """1.2 added `SnapshotNetwork.peers` with a default: a 1.1 server's snapshot (no such
+    key) still reads, as a network without peers, and any 1.x agent is still served."""
+    assert wire.PROTOCOL_VERSION == "1.2"
+    data = orjson.loads(orjson.dumps(sample().to_json()))
+    assert data["networks"][0]["peers"][1] == {
+        "port_id": "p3", "fixed_ips": [["s1", "10.0.0.6"], ["s2", "2001:db8::6"]],
+        "dns_name": "db"}
+    for network in data["networks"]:
+        del network["peers"]
+    older = wire.HostSnapshot.from_json(data)
+    assert older.networks[0].peers == ()
+    assert older == replace(sample(), networks=tuple(replace(n, peers=())
+                                                     for n in sample().networks))
+    for version in ("1.0", "1.1", "1.2"):
+        assert wire.check(version) == 1
+
+
+def test_a_newer_minor_version_reads_without_its_additions() -> None:
+    """A 1.(n+1) server may add keys anywhere; a 1.n agent reads the snapshot it knows
+    (the peers of 1.2 failed a 1.1 agent with a TypeError before readers ignored them)."""
+    data = orjson.loads(orjson.dumps(sample().to_json()))
+    data["future"] = 1
+    for network in data["networks"]:
+        network["future"] = [1]
+        for subnet in network["subnets"]:
+            subnet["future"] = "x"
+        for peer in network["peers"]:
+            peer["future"] = None
+    for port in data["ports"]:
+        port["future"] = {}
+    for rule in data["rules"]:
+        rule["future"] = 2
+    assert wire.HostSnapshot.from_json(data) == sample()
 
 
 def test_reports_survive_json() -> None:

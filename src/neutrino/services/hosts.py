@@ -8,6 +8,12 @@ the number of ports.
 
 Each network carries its DHCP port (`services.dhcp`), bound nowhere, so never among the
 host's `ports`, which are the ports bound to the host.
+
+The other ports of the host's networks come from one query, for two purposes kept apart:
+`remote_ports` (VXLAN networks: the ports on hosts with a VTEP, for the L2 applier's FDB
+entries) and `peers` (networks the host serves DHCP for, i.e. with a DHCP port and a
+DHCP-enabled subnet: every port not bound here, on any host or none, whose names the host's
+internal DNS answers, as Neutron's dnsmasq answers for every port of the network).
 """
 
 from __future__ import annotations
@@ -37,26 +43,35 @@ def snapshot(env: Env, ctx: Context, host: str) -> wire.HostSnapshot:
         nets = repo.networks_by_ids(tx, {p.network_id for p in ports})
         subnets = repo.subnets_of(tx, nets)
         dhcp_ports = repo.dhcp_ports(tx, nets)
-        vxlan = [n.id for n in nets.values()
-                 if n.segment is not None and n.segment.network_type == "vxlan"]
-        remote = repo.remote_ports(tx, vxlan, host)
-        agents = agent_repo.by_hosts(tx, {host, *(r[1] for r in remote)})
+        vxlan = {n.id for n in nets.values()
+                 if n.segment is not None and n.segment.network_type == "vxlan"}
+        named = {nid for nid in nets if nid in dhcp_ports
+                 and any(s.enable_dhcp for s in subnets.get(nid, ()))}
+        others = repo.other_ports(tx, vxlan | named, host)
+        agents = agent_repo.by_hosts(tx, {host, *(o.host for o in others
+                                                  if o.host and o.network_id in vxlan)})
         groups = sorted({g for p in ports for g in p.security_groups})
         rules = [r for gid, rs in sorted(sg_repo.rules_of(tx, groups).items()) for r in rs]
         members = repo.group_addresses(tx, {r.remote_group_id for r in rules
                                             if r.remote_group_id})
     own = agents[host].local_ip if host in agents else None
     vteps = {h: a.local_ip for h, a in agents.items() if a.local_ip and a.local_ip != own}
-    by_net: dict[str, list[wire.RemotePort]] = defaultdict(list)
-    for network_id, port_host, mac, addresses in remote:
-        if port_host in vteps:
-            by_net[network_id].append(wire.RemotePort(
-                mac_address=mac, ip_addresses=tuple(sorted(addresses)), vtep=vteps[port_host]))
+    remote: dict[str, list[wire.RemotePort]] = defaultdict(list)
+    peers: dict[str, list[wire.SnapshotPeer]] = defaultdict(list)
+    for o in others:
+        if o.network_id in vxlan and o.host in vteps:
+            remote[o.network_id].append(wire.RemotePort(
+                mac_address=o.mac_address, ip_addresses=tuple(sorted(a for _, a in o.fixed_ips)),
+                vtep=vteps[o.host]))
+        if o.network_id in named and o.fixed_ips:
+            # dns_name "": ports have none yet, as in `_port`
+            peers[o.network_id].append(wire.SnapshotPeer(port_id=o.id, fixed_ips=o.fixed_ips))
     return wire.HostSnapshot(
         host=host,
         seq=seq,
-        networks=tuple(_network(nets[nid], subnets.get(nid, []), by_net.get(nid, []),
-                                dhcp_ports.get(nid), env.config.dns_domain)
+        networks=tuple(_network(nets[nid], subnets.get(nid, []), remote.get(nid, []),
+                                dhcp_ports.get(nid), env.config.dns_domain,
+                                peers.get(nid, []))
                        for nid in sorted(nets)),
         ports=tuple(_port(p) for p in ports),
         rules=tuple(_rule(r) for r in rules),
@@ -65,7 +80,8 @@ def snapshot(env: Env, ctx: Context, host: str) -> wire.HostSnapshot:
 
 
 def _network(net: Network, subnets: list[Subnet], remote: list[wire.RemotePort],
-             dhcp_port: Port | None, default_dns_domain: str) -> wire.SnapshotNetwork:
+             dhcp_port: Port | None, default_dns_domain: str,
+             peers: list[wire.SnapshotPeer]) -> wire.SnapshotNetwork:
     """`dns_domain`: the network's, else the server's (`dns_domain` in the configuration,
     Neutron's `openstacklocal`), as the DHCP server's domain."""
     seg = net.segment
@@ -81,6 +97,7 @@ def _network(net: Network, subnets: list[Subnet], remote: list[wire.RemotePort],
         remote_ports=tuple(remote),
         dhcp_port=None if dhcp_port is None else _port(dhcp_port),
         dns_domain=net.dns_domain or default_dns_domain,
+        peers=tuple(peers),
     )
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 from neutrino.domain.errors import BadRequest
 
 PROTOCOL_HEADER = "X-Neutrino-Protocol"
-PROTOCOL_VERSION = "1.1"  # what this code speaks: major.minor (minor = compatible additions)
+PROTOCOL_VERSION = "1.2"  # what this code speaks: major.minor (minor = compatible additions)
 # 1.1: networks carry their DHCP port and dns_domain, ports their extra_dhcp_opts and dns_name.
+# 1.2: networks served with DHCP carry their `peers` (the ports not bound to the host), for DNS.
 SUPPORTED_MAJORS = (1,)  # what this server accepts
 
 

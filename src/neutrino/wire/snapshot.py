@@ -8,7 +8,8 @@ to look again (STYLE habit 5). Addresses travel as strings, in canonical form.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
+from functools import cache
 from typing import Any
 
 
@@ -82,6 +83,17 @@ class RemotePort:
 
 
 @dataclass(frozen=True, slots=True)
+class SnapshotPeer:
+    """(1.2) A port of the network not bound to this host (bound to another one, or to
+    none: the DHCP port, a router's): what the internal DNS needs to answer for its name.
+    Never a DHCP client here (DHCP is distributed: its own host serves it)."""
+
+    port_id: str
+    fixed_ips: tuple[tuple[str, str], ...]  # (subnet_id, ip_address), as SnapshotPort's
+    dns_name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class SnapshotNetwork:
     id: str
     network_type: str  # local | flat | vlan | vxlan
@@ -98,6 +110,10 @@ class SnapshotNetwork:
     # host's agent serves DHCP for its own ports from it (None when no subnet has DHCP).
     dhcp_port: SnapshotPort | None = None
     dns_domain: str = ""
+    # DNS (protocol 1.2), networks this host serves DHCP for: the network's other ports, any
+    # host's or none's, by port id, so that their names resolve here too. Unrelated to
+    # `remote_ports` (FDB material, VXLAN only, ports with a VTEP).
+    peers: tuple[SnapshotPeer, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,9 +170,21 @@ class HostSnapshot:
             seq=int(data["seq"]),
             networks=tuple(_network(n) for n in data.get("networks", ())),
             ports=tuple(_port(p) for p in data.get("ports", ())),
-            rules=tuple(SnapshotRule(**r) for r in data.get("rules", ())),
+            rules=tuple(SnapshotRule(**_known(SnapshotRule, r)) for r in data.get("rules", ())),
             group_members={k: tuple(v) for k, v in (data.get("group_members") or {}).items()},
         )
+
+
+@cache
+def _field_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in fields(cls))
+
+
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without the keys `cls` does not know: a newer minor version of the protocol
+    only adds keys, and an older reader must not fail on them."""
+    names = _field_names(cls)
+    return data if names.issuperset(data) else {k: v for k, v in data.items() if k in names}
 
 
 def _pairs(items: Any) -> tuple[tuple[str, str], ...]:
@@ -165,23 +193,28 @@ def _pairs(items: Any) -> tuple[tuple[str, str], ...]:
 
 def _network(data: dict[str, Any]) -> SnapshotNetwork:
     subnets = tuple(
-        SnapshotSubnet(**{**s, "dns_nameservers": tuple(s.get("dns_nameservers") or ()),
+        SnapshotSubnet(**{**_known(SnapshotSubnet, s),
+                          "dns_nameservers": tuple(s.get("dns_nameservers") or ()),
                           "host_routes": _pairs(s.get("host_routes"))})
         for s in data.get("subnets", ()))
     remote_ports = tuple(
         RemotePort(mac_address=r["mac_address"], ip_addresses=tuple(r["ip_addresses"]),
                    vtep=r["vtep"])
         for r in data.get("remote_ports", ()))
+    peers = tuple(
+        SnapshotPeer(port_id=str(p["port_id"]), fixed_ips=_pairs(p.get("fixed_ips")),
+                     dns_name=str(p.get("dns_name") or ""))
+        for p in data.get("peers") or ())
     dhcp_port = data.get("dhcp_port")
     return SnapshotNetwork(
-        **{**data, "subnets": subnets, "remote_ports": remote_ports,
+        **{**_known(SnapshotNetwork, data), "subnets": subnets, "remote_ports": remote_ports,
            "remote_vteps": tuple(data.get("remote_vteps") or ()),
-           "dhcp_port": None if dhcp_port is None else _port(dhcp_port)})
+           "dhcp_port": None if dhcp_port is None else _port(dhcp_port), "peers": peers})
 
 
 def _port(data: dict[str, Any]) -> SnapshotPort:
     return SnapshotPort(**{
-        **data,
+        **_known(SnapshotPort, data),
         "fixed_ips": _pairs(data.get("fixed_ips")),
         "security_groups": tuple(data.get("security_groups") or ()),
         "allowed_address_pairs": _pairs(data.get("allowed_address_pairs")),

@@ -9,9 +9,11 @@ answer one client and no bridge learns the shared MAC from afar. No scheduling, 
 a host that runs workloads runs their DHCP.
 
 DNS comes with it, as with Neutron's dnsmasq: the DHCP port's addresses answer for the
-hosts' names (`<hostname>.<dns_domain>`, the bare hostname, PTR; authoritative, no
-recursion) and are the nameservers DHCP hands out for a subnet without dns_nameservers.
-Being distributed, a host knows the names of its own ports only.
+names of the network's ports (`<hostname>.<dns_domain>`, the bare hostname, PTR;
+authoritative, no recursion) and are the nameservers DHCP hands out for a subnet without
+dns_nameservers. DHCP being distributed, a host's clients (`hosts`) are its own ports only;
+its DNS knows every port of the network: the others are its `peers`, which the server sends
+with the network (`wire.SnapshotPeer`) and which DHCP never answers.
 
 The driver contract is `DhcpDriver`: the agent computes the whole desired DHCP state of the
 host (`DhcpNetwork` per network, pure, from the snapshot) and calls `sync()` with it after
@@ -40,6 +42,16 @@ class DhcpHost:
 
 
 @dataclass(frozen=True, slots=True)
+class DhcpPeer:
+    """A port of the network that is not our client (bound to another host, or to none):
+    only its names are ours to answer, so it has no MAC for a DHCP server to match."""
+
+    port_id: str
+    ip_addresses: tuple[str, ...]  # its fixed IPs on DHCP-enabled subnets
+    hostname: str  # named as a `DhcpHost` is
+
+
+@dataclass(frozen=True, slots=True)
 class DhcpNetwork:
     """What one network's DHCP server on this host must be."""
 
@@ -54,6 +66,7 @@ class DhcpNetwork:
     mtu: int
     dns_domain: str = ""
     lease_time: int = 86400
+    peers: tuple[DhcpPeer, ...] = ()  # DNS only: never DHCP clients
 
 
 class DhcpDriver(Protocol):

@@ -16,8 +16,10 @@ Deliberate differences:
 * `--interface` names the namespace end of the DHCP veth (Neutron has none: its namespace
   holds only `lo` and that veth too), so dnsmasq never answers DHCP or DNS anywhere else
   (which also makes Neutron's `--local-service` a no-op; it stays, as in Neutron);
-* the hosts are the ports bound to this host (DHCP is distributed, see
-  `neutrino.agent.dhcp`), so are the names in `--addn-hosts`.
+* the hosts (`--dhcp-hostsfile`, initial leases, per-port options) are the ports bound to
+  this host (DHCP is distributed, see `neutrino.agent.dhcp`); `--addn-hosts` names every
+  port of the network, as Neutron's does: those and the network's peers (bound elsewhere),
+  which dnsmasq thus answers DNS for but never DHCP.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from neutrino.agent.dhcp import DhcpHost, DhcpNetwork
+from neutrino.agent.dhcp import DhcpHost, DhcpNetwork, DhcpPeer
 from neutrino.agent.dhcp.hostnames import hostname_and_fqdn
 from neutrino.wire import SnapshotSubnet
 
@@ -160,10 +162,12 @@ def hosts_file(network: DhcpNetwork) -> str:
 def addn_hosts_file(network: DhcpNetwork) -> str:
     """`--addn-hosts`, the names dnsmasq's DNS answers: `ip<TAB>fqdn hostname` per address
     in /etc/hosts form, the FQDN first so that PTR answers carry it (Neutron's
-    `_output_addn_hosts_file`)."""
+    `_output_addn_hosts_file`); our clients first, then the peers (DNS only: they are in
+    no other file)."""
     domain = network.dns_domain.strip(".")
     lines = []
-    for host in network.hosts:
+    named: tuple[DhcpHost | DhcpPeer, ...] = (*network.hosts, *network.peers)
+    for host in named:
         for address in host.ip_addresses:
             hostname, fqdn = hostname_and_fqdn(host, address, domain)
             lines.append(f"{address}\t{fqdn} {hostname}\n")

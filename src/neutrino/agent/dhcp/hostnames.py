@@ -1,16 +1,18 @@
-"""The DNS names of a DHCP client, shared by what every driver hands out: the hostname and
-FQDN in DHCP replies and dnsmasq's hosts files, and the names the internal DNS answers for."""
+"""The DNS names of a port, shared by what every driver hands out: the hostname and FQDN in
+DHCP replies and dnsmasq's hosts files, and the names the internal DNS answers for (of our
+clients and of the network's other ports, our peers, alike)."""
 
 from __future__ import annotations
 
 import re
 
-from neutrino.agent.dhcp import DhcpHost
+from neutrino.agent.dhcp import DhcpHost, DhcpPeer
 
 _HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(\.(?!-)[A-Za-z0-9-]{1,63})*$")
 
 
-def hostname_and_fqdn(host: DhcpHost, address: str, domain: str) -> tuple[str, str]:
+def hostname_and_fqdn(host: DhcpHost | DhcpPeer, address: str, domain: str
+                      ) -> tuple[str, str]:
     """Neutron's `_get_dns_assignment`: the port's DNS name, else `host-<ip with dashes>`;
     qualified with the network's domain (given without its trailing dot). A name dnsmasq
     would reject falls back to the generated one, so that one odd dns_name never costs the

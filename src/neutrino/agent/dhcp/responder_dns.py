@@ -2,10 +2,11 @@
 the reply (wire bytes) out. The shell (`server_dns`) only receives and sends.
 
 What it answers is what Neutron's dnsmasq answers from its `--addn-hosts` file: for each
-client, `<hostname>.<dns_domain>` and the bare `<hostname>` (any case, the trailing dot is
-the resolver's business) have A/AAAA records of its addresses, and each address a PTR record
-(in-addr.arpa / ip6.arpa) to that FQDN. The names are `hostnames.hostname_and_fqdn`'s, the
-ones the DHCP hostname option and the dnsmasq driver's files carry.
+port of the network, `<hostname>.<dns_domain>` and the bare `<hostname>` (any case, the
+trailing dot is the resolver's business) have A/AAAA records of its addresses, and each
+address a PTR record (in-addr.arpa / ip6.arpa) to that FQDN. The names are
+`hostnames.hostname_and_fqdn`'s, the ones the DHCP hostname option and the dnsmasq driver's
+files carry.
 
 We are authoritative for those names and nothing else: no recursion, no forwarding (RA is
 never set). Within dns_domain (and the reverse zones of the network's subnets) a name no
@@ -14,8 +15,11 @@ answer; both with AA. Everything else is REFUSED, so that a stub resolver moves 
 next nameserver it knows; guests that need other names get them from the subnet's
 dns_nameservers, which replace us in DHCP (`responder`).
 
-Scope: the clients are the `DhcpNetwork`'s hosts, i.e. the ports bound to this host (DHCP is
-distributed, see the package docstring), so a port on another host is not known here.
+Scope: every port of the network, on any host: the `DhcpNetwork`'s hosts (our DHCP clients,
+the ports bound to this host) and its peers (the others: other hosts' ports, unbound ones
+such as the DHCP port itself), which DHCP is distributed not to serve here but DNS names
+all the same (see the package docstring). A client's name comes first when a peer has the
+same address (a PTR names one FQDN).
 
 TTL 0, as dnsmasq gives its hosts (`--local-ttl` is 0 unless configured), so the two drivers
 answer alike: our answers change with any port update, served from the next packet, and a
@@ -44,7 +48,7 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
-from neutrino.agent.dhcp import DhcpNetwork
+from neutrino.agent.dhcp import DhcpHost, DhcpNetwork, DhcpPeer
 from neutrino.agent.dhcp.hostnames import hostname_and_fqdn
 
 TTL = 0
@@ -60,8 +64,8 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(frozen=True, slots=True)
 class Names:
-    """A network's names, indexed for `respond`. Build one per `DhcpNetwork`: O(hosts),
-    a few microseconds per address (0.15 s at 50,000)."""
+    """A network's names (its hosts' and its peers'), indexed for `respond`. Build one per
+    `DhcpNetwork`: O(hosts + peers), a few microseconds per address (0.15 s at 50,000)."""
 
     domain: str  # lower case, no trailing dot; "" when the network has none
     forward: dict[str, list[str]]  # lower-case name (no trailing dot) -> addresses
@@ -73,7 +77,8 @@ class Names:
         domain = network.dns_domain.strip(".").lower()
         forward: dict[str, list[str]] = {}
         reverse: dict[str, str] = {}
-        for host in network.hosts:
+        named: tuple[DhcpHost | DhcpPeer, ...] = (*network.hosts, *network.peers)
+        for host in named:
             for text in host.ip_addresses:
                 address = _canonical(text)
                 if address is None:

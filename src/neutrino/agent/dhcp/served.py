@@ -5,7 +5,9 @@ assignment, so a port change is served by the very next packet, with no restart 
 reload. The responders look a client up by scanning `network.hosts`; with 50,000 hosts that
 scan would cost milliseconds per packet, so each packet is answered from a one-host view of
 the network (`for_mac`), which the responders treat exactly as the whole network (they read
-only the client's host plus network-wide fields).
+only the client's host plus network-wide fields). The network's `peers` (ports bound
+elsewhere, DNS only) are never indexed: they have no MAC here, so no DHCP server can find
+one; the DNS server indexes names itself (`responder_dns.Names`).
 
 Building the per-MAC view is O(hosts) (about 5 ms at 50,000), and it is on the path from a
 port change to the client's ACK. So `of` can start from the previous view: when the new

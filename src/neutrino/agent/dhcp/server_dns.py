@@ -8,10 +8,12 @@ address the query was sent to (IP_PKTINFO / IPV6_PKTINFO): a resolver drops a re
 other, and with several subnets the kernel's choice of source could be another one.
 
 Answers come from `served`, swapped in by `update` as the DHCP servers' is, so a port update
-is answered from the next query. The name index (`responder_dns.Names`, O(hosts)) is built
-on the loop by the first query after the network changed: a sync costs nothing more, and
-syncs that change nothing (the same `DhcpNetwork`, compared cheaply: the agent passes the
-very host objects again) keep the index.
+is answered from the next query. They name every port of the network, our DHCP clients (the
+network's `hosts`) and the ports bound elsewhere (its `peers`, which the DHCP servers never
+look at). The name index (`responder_dns.Names`, O(hosts + peers)) is built on the loop by
+the first query after the network changed: a sync costs nothing more, and syncs that change
+nothing (the same `DhcpNetwork`, compared cheaply: the agent passes the very host objects
+again) keep the index.
 
 TCP (RFC 7766) for clients that retry after a truncated answer: length-prefixed messages,
 pipelined answers in order, at most MAX_TCP_CLIENTS connections (a new one beyond that is

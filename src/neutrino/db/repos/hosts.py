@@ -1,11 +1,14 @@
 """What one host's agent needs, read in a handful of set-based queries (never one per port):
-the ports bound to the host, their networks, subnets and DHCP ports, the other hosts' ports on
-the same VXLAN networks, and the addresses of security-group members."""
+the ports bound to the host, their networks, subnets and DHCP ports, the other ports of the
+same networks (for VXLAN FDB entries and DNS names), and the addresses of security-group
+members."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -59,26 +62,45 @@ def dhcp_ports(tx: Tx, network_ids: Iterable[str]) -> dict[str, Port]:
     return port_repo.dhcp_ports(tx, network_ids)
 
 
-def remote_ports(tx: Tx, network_ids: Iterable[str], host: str
-                 ) -> list[tuple[str, str, str, list[str]]]:
-    """(network id, host, MAC, addresses) of the ports on these networks bound to other
-    hosts, ordered by port id."""
+@dataclass(frozen=True, slots=True)
+class OtherPort:
+    """A port of a network not bound to the host asked about: on another host, or unbound."""
+
+    id: str
+    network_id: str
+    host: str  # "" when unbound
+    mac_address: str
+    fixed_ips: tuple[tuple[str, str], ...]  # (subnet id, address), in `ports.get`'s order
+
+
+def other_ports(tx: Tx, network_ids: Iterable[str], host: str) -> list[OtherPort]:
+    """The ports on these networks not bound to `host` (other hosts' and unbound ones), with
+    their addresses, ordered by port id: one statement, whatever the number of networks."""
     wanted = sorted(set(network_ids))
     if not wanted:
         return []
     stmt = (
         sa.select(ports.c.id, ports.c.network_id, ports.c.host_id, ports.c.mac_address,
-                  ip_allocations.c.ip_address)
+                  ip_allocations.c.subnet_id, ip_allocations.c.ip_address)
         .outerjoin(ip_allocations, ip_allocations.c.port_id == ports.c.id)
-        .where(ports.c.network_id.in_(wanted), ports.c.host_id != host, ports.c.host_id != "")
+        .where(ports.c.network_id.in_(wanted), ports.c.host_id != host)
         .order_by(ports.c.id)
     )
-    found: dict[str, tuple[str, str, str, list[str]]] = {}
-    for port_id, network_id, port_host, mac, address in tx.conn.execute(stmt):
+    found: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {}
+    for port_id, network_id, port_host, mac, subnet_id, address in tx.conn.execute(stmt):
         entry = found.setdefault(port_id, (network_id, port_host, mac, []))
         if address is not None:
-            entry[3].append(address)
-    return list(found.values())
+            entry[3].append((subnet_id, address))
+    return [OtherPort(port_id, network_id, port_host, mac,
+                      tuple(ips if len(ips) < 2 else sorted(ips, key=_ip_order)))
+            for port_id, (network_id, port_host, mac, ips) in found.items()]
+
+
+def _ip_order(fixed_ip: tuple[str, str]) -> tuple[int, int]:
+    """A port's addresses in the order `Port.fixed_ips` has them (IPv4 first, by value), so
+    that the first one, which names a port without dns_name, is the same everywhere."""
+    address = ipaddress.ip_address(fixed_ip[1])
+    return address.version, int(address)
 
 
 def group_addresses(tx: Tx, group_ids: Iterable[str]) -> dict[str, set[str]]:
