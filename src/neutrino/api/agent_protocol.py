@@ -16,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from neutrino import wire
+from neutrino.api.calls import call
 from neutrino.api.resources import context_of, env_of, json_response, read_json
 from neutrino.domain.context import Context
 from neutrino.domain.errors import BadRequest, PolicyNotAuthorized
@@ -54,14 +54,14 @@ async def report(request: Request) -> Response:
         rep = wire.AgentReport.from_json({"protocol": version, **data})
     except (KeyError, TypeError, ValueError) as exc:
         raise BadRequest(f"Invalid agent report: {exc!r}") from None
-    agent = await run_in_threadpool(agents.report, env_of(request), ctx, rep)
+    agent = await call(agents.report, env_of(request), ctx, rep)
     return json_response({"agent": AGENT.project(agent, is_admin=True),
                           "protocol": wire.PROTOCOL_VERSION})
 
 
 async def snapshot(request: Request) -> Response:
     ctx, _ = await _agent_context(request, "get_host_snapshot")
-    snap = await run_in_threadpool(hosts.snapshot, env_of(request), ctx,
+    snap = await call(hosts.snapshot, env_of(request), ctx,
                                    request.path_params["host"])
     return json_response({"snapshot": snap.to_json(), "protocol": wire.PROTOCOL_VERSION})
 
@@ -75,6 +75,6 @@ async def port_status(request: Request) -> Response:
         raise BadRequest(f"Invalid port status report: {exc!r}") from None
     if status.port_id != request.path_params["id"]:
         raise BadRequest("Invalid port status report: port_id differs from the URL's")
-    port, accepted = await run_in_threadpool(ports.report_status, env_of(request), ctx, status)
+    port, accepted = await call(ports.report_status, env_of(request), ctx, status)
     now = wire.PortStatus(port_id=port.id, status=port.status, revision=port.revision_number)
     return json_response({"status": now.to_json(), "accepted": accepted})

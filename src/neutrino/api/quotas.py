@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from neutrino import policy
+from neutrino.api.calls import call
 from neutrino.api.resources import context_of, env_of, json_response, read_json
 from neutrino.domain.errors import BadRequest
 from neutrino.services import quotas
@@ -14,7 +14,7 @@ from neutrino.services import quotas
 
 async def collection(request: Request) -> Response:
     env, ctx = env_of(request), await context_of(request)
-    rows = await run_in_threadpool(quotas.list_all, env, ctx)
+    rows = await call(quotas.list_all, env, ctx)
     return json_response({"quotas": [{**limits, "project_id": p, "tenant_id": p}
                                      for p, limits in rows]})
 
@@ -23,7 +23,7 @@ async def member(request: Request) -> Response:
     env, ctx = env_of(request), await context_of(request)
     project = request.path_params["project_id"]
     if request.method == "GET":
-        limits = await run_in_threadpool(quotas.get, env, ctx, project)
+        limits = await call(quotas.get, env, ctx, project)
         return json_response({"quota": limits})
     if request.method == "PUT":
         policy.check_write(ctx, "update", "quota")
@@ -31,10 +31,10 @@ async def member(request: Request) -> Response:
         if not isinstance(body, dict) or not isinstance(body.get("quota"), dict):
             raise BadRequest("Unable to find 'quota' in request body")
         values = {k: _int(k, v) for k, v in body["quota"].items()}
-        limits = await run_in_threadpool(quotas.update, env, ctx, project, values)
+        limits = await call(quotas.update, env, ctx, project, values)
         return json_response({"quota": limits})
     policy.check_write(ctx, "delete", "quota")
-    await run_in_threadpool(quotas.reset, env, ctx, project)
+    await call(quotas.reset, env, ctx, project)
     return Response(status_code=204)
 
 
@@ -58,4 +58,4 @@ async def default(request: Request) -> Response:
 async def details(request: Request) -> Response:
     env, ctx = env_of(request), await context_of(request)
     project = request.path_params["project_id"]
-    return json_response({"quota": await run_in_threadpool(quotas.details, env, ctx, project)})
+    return json_response({"quota": await call(quotas.details, env, ctx, project)})

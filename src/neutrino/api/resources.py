@@ -13,12 +13,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from neutrino import policy
 from neutrino.api.auth import CONTEXT_KEY
+from neutrino.api.calls import call
 from neutrino.domain.context import Context
 from neutrino.domain.errors import BadRequest, RequestTooLarge
 from neutrino.schema.attributes import Resource
@@ -118,7 +118,7 @@ def collection(binding: Binding) -> Callable[[Request], Any]:
             parsed = parse_list_query(
                 spec, request.query_params.multi_items(), max_limit=env.config.max_page_size
             )
-            page = await run_in_threadpool(binding.list, env, ctx, parsed.query)
+            page = await call(binding.list, env, ctx, parsed.query)
             admin = ctx.is_admin
             items = [spec.project(o, fields=parsed.fields, is_admin=admin) for o in page.items]
             body: dict[str, Any] = {spec.collection: items}
@@ -137,7 +137,7 @@ def collection(binding: Binding) -> Callable[[Request], Any]:
             project = member.get("project_id") or member.get("tenant_id")
             policy.check_write(ctx, "create", spec.member, project)
             reqs.append(spec.parse_create(member, is_admin=ctx.is_admin))
-        created = await run_in_threadpool(bulk.create, env, ctx, binding.create_in, reqs)
+        created = await call(bulk.create, env, ctx, binding.create_in, reqs)
         if isinstance(raw, dict) and spec.member in raw:
             return json_response({spec.member: spec.project(created[0], is_admin=ctx.is_admin)},
                                  201)
@@ -157,7 +157,7 @@ def member(binding: Binding) -> Callable[[Request], Any]:
         rid = request.path_params["id"]
         if request.method == "GET":
             policy.check_read(ctx, spec.member)
-            obj = await run_in_threadpool(binding.get, env, ctx, rid)
+            obj = await call(binding.get, env, ctx, rid)
             fields = {f for v in request.query_params.getlist("fields") for f in v.split(",") if f}
             return json_response(
                 {spec.member: spec.project(obj, fields=frozenset(fields) or None,
@@ -168,12 +168,12 @@ def member(binding: Binding) -> Callable[[Request], Any]:
                 raise BadRequest(f"{spec.collection} cannot be updated")
             policy.check_write(ctx, "update", spec.member)
             req = spec.parse_update(spec.unwrap(await read_json(request)), is_admin=ctx.is_admin)
-            obj = await run_in_threadpool(binding.update, env, ctx, rid, req, if_match(request))
+            obj = await call(binding.update, env, ctx, rid, req, if_match(request))
             return json_response({spec.member: spec.project(obj, is_admin=ctx.is_admin)})
         if binding.delete is None:
             raise BadRequest(f"{spec.collection} cannot be deleted")
         policy.check_write(ctx, "delete", spec.member)
-        await run_in_threadpool(binding.delete, env, ctx, rid)
+        await call(binding.delete, env, ctx, rid)
         return Response(status_code=204)
 
     return endpoint

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from neutrino import policy
+from neutrino.api.calls import call
 from neutrino.api.resources import Binding, context_of, env_of, json_response, read_json
 from neutrino.domain.router import Router
 from neutrino.schema.floatingips import FLOATINGIP_POOL
@@ -22,7 +22,7 @@ async def add_router_interface(request: Request) -> Response:
     env, ctx = env_of(request), await context_of(request)
     policy.check_write(ctx, "add_router_interface", "router")
     req = interface_request(await read_json(request))
-    info = await run_in_threadpool(router_interfaces.add, env, ctx,
+    info = await call(router_interfaces.add, env, ctx,
                                    request.path_params["id"], req)
     return json_response(info.to_json())
 
@@ -31,7 +31,7 @@ async def remove_router_interface(request: Request) -> Response:
     env, ctx = env_of(request), await context_of(request)
     policy.check_write(ctx, "remove_router_interface", "router")
     req = interface_request(await read_json(request))
-    info = await run_in_threadpool(router_interfaces.remove, env, ctx,
+    info = await call(router_interfaces.remove, env, ctx,
                                    request.path_params["id"], req)
     return json_response(info.to_json())
 
@@ -48,5 +48,5 @@ async def _extraroutes(request: Request, action: str, change: Callable[..., Rout
     env, ctx = env_of(request), await context_of(request)
     policy.check_write(ctx, action, "router")
     routes = routes_body(await read_json(request))
-    router = await run_in_threadpool(change, env, ctx, request.path_params["id"], routes)
+    router = await call(change, env, ctx, request.path_params["id"], routes)
     return json_response({"router": ROUTER.project(router, is_admin=ctx.is_admin)})

@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from neutrino import policy
+from neutrino.api.calls import call
 from neutrino.api.resources import context_of, env_of, json_response, read_json
 from neutrino.domain.values import net_str
 from neutrino.schema.subnetpools import prefixes_body
@@ -22,7 +22,7 @@ def _prefix_op(action: str, op: Callable[..., Any]) -> Callable[[Request], Any]:
         env, ctx = env_of(request), await context_of(request)
         policy.check_write(ctx, action, "subnetpool")
         prefixes = prefixes_body(await read_json(request))
-        result = await run_in_threadpool(op, env, ctx, request.path_params["id"], prefixes)
+        result = await call(op, env, ctx, request.path_params["id"], prefixes)
         return json_response({"prefixes": [net_str(p) for p in result]})
 
     return endpoint

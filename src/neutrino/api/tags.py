@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from neutrino import policy
+from neutrino.api.calls import call
 from neutrino.api.resources import context_of, env_of, json_response, read_json
 from neutrino.domain import validate
 from neutrino.domain.errors import BadRequest, InvalidInput
@@ -17,20 +17,20 @@ async def all_tags(request: Request) -> Response:
     env, ctx = env_of(request), await context_of(request)
     collection, rid = request.path_params["collection"], request.path_params["id"]
     if request.method == "GET":
-        found = await run_in_threadpool(tags.get, env, ctx, collection, rid)
+        found = await call(tags.get, env, ctx, collection, rid)
         return json_response({"tags": list(found)})
     policy.check_write(ctx, "update", collection)
     if request.method == "DELETE":
-        await run_in_threadpool(tags.remove_all, env, ctx, collection, rid)
+        await call(tags.remove_all, env, ctx, collection, rid)
         return Response(status_code=204)
     try:
         wanted = validate.tags_body(await read_json(request))
     except InvalidInput as exc:
         raise BadRequest(f"Invalid input for tags. Reason: {exc.reason}") from None
     if request.method == "POST":  # add these tags, keep the others
-        result = await run_in_threadpool(tags.add_many, env, ctx, collection, rid, wanted)
+        result = await call(tags.add_many, env, ctx, collection, rid, wanted)
         return json_response({"tags": list(result)}, 201)
-    result = await run_in_threadpool(tags.replace_all, env, ctx, collection, rid, wanted)
+    result = await call(tags.replace_all, env, ctx, collection, rid, wanted)
     return json_response({"tags": list(result)})
 
 
@@ -42,11 +42,11 @@ async def one_tag(request: Request) -> Response:
     except InvalidInput as exc:
         raise BadRequest(f"Invalid input for tag. Reason: {exc.reason}") from None
     if request.method == "GET":
-        await run_in_threadpool(tags.has, env, ctx, collection, rid, tag)
+        await call(tags.has, env, ctx, collection, rid, tag)
         return Response(status_code=204)
     policy.check_write(ctx, "update", collection)
     if request.method == "DELETE":
-        await run_in_threadpool(tags.remove, env, ctx, collection, rid, tag)
+        await call(tags.remove, env, ctx, collection, rid, tag)
         return Response(status_code=204)
-    await run_in_threadpool(tags.add, env, ctx, collection, rid, tag)
+    await call(tags.add, env, ctx, collection, rid, tag)
     return Response(status_code=201)
