@@ -29,6 +29,7 @@ import time
 from collections import Counter
 
 from neutrino.agent.dhcp.codec import DhcpDecodeError, Opt, decode, encode
+from neutrino.agent.dhcp.datagrams import drain
 from neutrino.agent.dhcp.responder import Lease, answer
 from neutrino.agent.dhcp.served import Served
 from neutrino.agent.inns import run_in_netns
@@ -37,7 +38,6 @@ logger = logging.getLogger("neutrino.agent.dhcp.server4")
 
 SERVER_PORT = 67
 ETH_P_IP = 0x0800
-BATCH = 256  # datagrams read per wakeup before yielding to the loop
 RCVBUF = 4 << 20
 
 
@@ -72,16 +72,7 @@ class Dhcp4Server:
         self._packet.close()
 
     def _readable(self) -> None:
-        for _ in range(BATCH):
-            try:
-                data, _source = self._udp.recvfrom(4096)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                self.stats["receive_errors"] += 1
-                logger.debug("receive: %s", exc)
-                return
-            self.handle(data)
+        drain(lambda: self._udp.recv(4096), self.handle, self.stats)
 
     def handle(self, data: bytes) -> None:
         """Answer one datagram; never raises."""

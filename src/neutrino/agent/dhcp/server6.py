@@ -25,6 +25,7 @@ from collections import Counter
 
 from neutrino.agent.dhcp import codec6, ra, responder6
 from neutrino.agent.dhcp.codec import DhcpDecodeError
+from neutrino.agent.dhcp.datagrams import drain
 from neutrino.agent.dhcp.served import Served
 from neutrino.agent.inns import run_in_netns
 
@@ -36,7 +37,6 @@ ALL_ROUTERS = "ff02::2"
 MIN_DELAY_BETWEEN_RAS = 3.0  # s, RFC 4861 10
 INITIAL_INTERVALS = (1.0, 4.0, 16.0)  # the first RAs come sooner (RFC 4861 6.2.4)
 ICMP6_FILTER = 1
-BATCH = 256
 
 
 def _join(sock: socket.socket, group: str, ifindex: int) -> None:
@@ -68,16 +68,8 @@ class Dhcp6Server:
         self._sock.close()
 
     def _readable(self) -> None:
-        for _ in range(BATCH):
-            try:
-                data, source = self._sock.recvfrom(4096)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                self.stats["receive_errors"] += 1
-                logger.debug("receive: %s", exc)
-                return
-            self.handle(data, str(source[0]), int(source[1]))
+        drain(lambda: self._sock.recvfrom(4096),
+              lambda got: self.handle(got[0], str(got[1][0]), int(got[1][1])), self.stats)
 
     def handle(self, data: bytes, source: str, port: int) -> None:
         """Answer one datagram; never raises."""
@@ -166,17 +158,12 @@ class RaSender:
         self._sock.close()
 
     def _readable(self) -> None:
-        for _ in range(BATCH):
-            try:
-                data = self._sock.recv(4096)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:
-                self.stats["receive_errors"] += 1
-                return
-            if ra.is_router_solicitation(data):
-                self.stats["solicitations"] += 1
-                self._schedule(0.0)
+        drain(lambda: self._sock.recv(4096), self._solicited, self.stats)
+
+    def _solicited(self, data: bytes) -> None:
+        if ra.is_router_solicitation(data):
+            self.stats["solicitations"] += 1
+            self._schedule(0.0)
 
     def _schedule(self, delay: float) -> None:
         """Send after `delay`, but never sooner than MIN_DELAY_BETWEEN_RAS after the last

@@ -29,8 +29,10 @@ import logging
 import socket
 import struct
 from collections import Counter
+from typing import Any
 
 from neutrino.agent.dhcp import DhcpNetwork, responder_dns
+from neutrino.agent.dhcp.datagrams import drain
 from neutrino.agent.dhcp.served import Served
 from neutrino.agent.inns import run_in_netns
 
@@ -38,11 +40,12 @@ logger = logging.getLogger("neutrino.agent.dhcp.server_dns")
 
 PORT = 53
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's value; Python 3.11 lacks the name
-BATCH = 256  # datagrams read per wakeup before yielding to the loop
 ANCILLARY = 64  # room for one in_pktinfo / in6_pktinfo control message
 MAX_TCP_CLIENTS = 64
 TCP_IDLE = 10.0  # s
 TCP_BACKLOG = 16
+
+Received = tuple[bytes, list[tuple[int, int, bytes]], int, Any]  # what recvmsg returns
 
 
 class DnsServer:
@@ -100,25 +103,20 @@ class DnsServer:
 
     # ------------------------------------------------------------------ UDP
     def _udp_readable(self, sock: socket.socket) -> None:
-        for _ in range(BATCH):
-            try:
-                data, ancdata, _flags, source = sock.recvmsg(
-                    responder_dns.TCP_MAX, socket.CMSG_SPACE(ANCILLARY))
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:
-                self.stats["receive_errors"] += 1
-                logger.debug("receive: %s", exc)
-                return
-            reply = self.answer(data)
-            if reply is None:
-                continue
-            try:
-                sock.sendmsg([reply], _reply_pktinfo(ancdata), 0, source)
-                self.stats["sent"] += 1
-            except OSError as exc:
-                self.stats["send_errors"] += 1
-                logger.debug("send to %s: %s", source[0], exc)
+        drain(lambda: sock.recvmsg(responder_dns.TCP_MAX, socket.CMSG_SPACE(ANCILLARY)),
+              lambda got: self._udp_reply(sock, got), self.stats)
+
+    def _udp_reply(self, sock: socket.socket, got: Received) -> None:
+        data, ancdata, _flags, source = got
+        reply = self.answer(data)
+        if reply is None:
+            return
+        try:
+            sock.sendmsg([reply], _reply_pktinfo(ancdata), 0, source)
+            self.stats["sent"] += 1
+        except OSError as exc:
+            self.stats["send_errors"] += 1
+            logger.debug("send to %s: %s", source[0], exc)
 
     # ------------------------------------------------------------------ TCP
     def _accept(self, listener: socket.socket) -> None:
