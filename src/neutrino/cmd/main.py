@@ -6,6 +6,7 @@ import argparse
 import ipaddress
 import logging
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -44,8 +45,14 @@ def _serve(args: argparse.Namespace, settings: config.Settings) -> int:
         access_log=args.access_log,
         loop="uvloop",
         http="httptools",
+        # Long-polls (agents' watches) would hold a graceful shutdown for their full timeout;
+        # the agents reconnect anyway.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     return 0
+
+
+GRACEFUL_SHUTDOWN_S = 3
 
 
 def _up(args: argparse.Namespace, settings: config.Settings) -> int:
@@ -63,6 +70,9 @@ def _up(args: argparse.Namespace, settings: config.Settings) -> int:
     cmd = [sys.executable, "-m", "neutrino.cmd.main", *config_flag, "agent", "--host", host,
            "--server", server, "--local-ip", args.local_ip]
     print(f"neutrino up: agent for host {host} (local ip {args.local_ip})", flush=True)
+    # uvicorn re-raises the SIGTERM it shut down for; with the default disposition that ends
+    # this process at once, before `finally` stops the agent, which would live on orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     proc = subprocess.Popen(cmd)
     try:
         return _serve(args, settings)
