@@ -4,11 +4,16 @@ routers, and the Neutron error type of a response."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from neutrino.api.app import build_app
+from neutrino.api.auth import NoAuth
 from neutrino.services._env import Env
 from tests.conftest import as_project
 
@@ -78,3 +83,12 @@ def changes(env: Env, resource: str, resource_id: str) -> list[str]:
     found = rows(env, "SELECT op FROM change_log WHERE resource = :r AND resource_id = :i "
                       "ORDER BY seq", r=resource, i=resource_id)
     return [r[0] for r in found]
+
+
+@contextmanager
+def client_with(env: Env, **settings: Any) -> Iterator[TestClient]:
+    """The real app on the same database, under other server settings (`ServerConfig`)."""
+    app = build_app(Env(db=env.db, config=replace(env.config, **settings)),
+                    NoAuth(default_project="admin"))
+    with TestClient(app, base_url="http://127.0.0.1:9696") as c:
+        yield c

@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import dns.rcode
+import dns.rdatatype
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
@@ -15,9 +17,10 @@ from neutrino import wire
 from neutrino.agent.desired import FLOOD_MAC, FdbEntry, HostConfig, host_spec
 from neutrino.agent.dhcp import DhcpPeer
 from neutrino.agent.dhcp.desired import dhcp_networks
+from neutrino.agent.dhcp.responder_dns import Names, lookup
 from neutrino.agent.names import vxlan_name
 from neutrino.services._env import Env
-from tests.api.helpers import ALICE, err, net, port, rows, subnet
+from tests.api.helpers import ALICE, client_with, err, net, port, rows, subnet
 from tests.api.helpers import changes as changes_of
 from tests.api.test_agents import AGENT, report
 
@@ -234,6 +237,44 @@ def test_a_dhcp_network_lists_its_ports_bound_elsewhere_for_dns(
 
     other = snapshot(client, "host-b")  # and the other way round
     assert a["id"] in {q.port_id for q in next(n for n in other.networks if n.id == flat).peers}
+
+
+def test_ports_and_peers_carry_their_dns_names(client: TestClient, env: Env) -> None:
+    """Under a dns_domain of the server's own, each port's dns_name travels, for the host's
+    ports and their peers alike, and the agent's DNS answers `<dns_name>.<domain>`; under
+    the default domain no name travels (Neutron's host-<address> names)."""
+    with client_with(env, dns_domain="example.org.") as named:
+        report(named, "host-a", local_ip="192.0.2.1")
+        n = net(named, ALICE)
+        subnet(named, n, "10.36.0.0/24", ALICE)
+        a = on_host(named, n, "host-a", dns_name="web")
+        b = on_host(named, n, "host-b", dns_name="db.example.org.")
+        c = port(named, n, ALICE)  # unbound, unnamed
+        snap = snapshot(named, "host-a")
+    (sp,) = snap.ports
+    assert sp.id == a["id"] and sp.dns_name == "web"
+    (sn,) = snap.networks
+    assert sn.dhcp_port is not None and sn.dhcp_port.dns_name == ""
+    assert {q.port_id: q.dns_name for q in sn.peers} == {
+        b["id"]: "db.example.org.", c["id"]: "", sn.dhcp_port.id: ""}
+
+    (served,) = dhcp_networks(snap)
+    names = Names.of(served)
+
+    def answer(name: str) -> list[str]:
+        rcode, records = lookup(name, dns.rdatatype.A, names)
+        assert rcode == dns.rcode.NOERROR, name
+        return [v for _, values in records for v in values]
+
+    (a_ip,), (b_ip,), (c_ip,) = ([f["ip_address"] for f in p["fixed_ips"]] for p in (a, b, c))
+    assert answer("web.example.org") == answer("web") == [a_ip]
+    assert answer("db.example.org") == answer("db") == [b_ip]
+    assert answer("host-" + c_ip.replace(".", "-") + ".example.org") == [c_ip]
+
+    # The same ports under the default domain: their names are not theirs to give.
+    plain = snapshot(client, "host-a")
+    assert [p.dns_name for p in plain.ports] == [""]
+    assert {q.dns_name for q in plain.networks[0].peers} == {""}
 
 
 def test_a_vxlan_network_keeps_its_fdb_material_apart_from_its_peers(client: TestClient) -> None:

@@ -86,6 +86,22 @@ def test_create_list_filter_update_delete(live_server: LiveServer) -> None:
     assert [n.id for n in conn.network.networks()] == [blue.id]
 
 
+def test_port_dns_name_and_assignment(live_server: LiveServer) -> None:
+    """dns-integration as openstacksdk sees it, under the default dns_domain: the name is
+    checked (a bad one is a 400) but not kept, as in Neutron; addresses get host-<ip>."""
+    conn = connect(live_server)
+    net = conn.network.create_network(name="dns")
+    conn.network.create_subnet(network_id=net.id, cidr="10.77.0.0/24", ip_version=4)
+    made = conn.network.create_port(network_id=net.id, dns_name="web-1")
+    ip = made.fixed_ips[0]["ip_address"]
+    host = "host-" + ip.replace(".", "-")
+    expected = [{"ip_address": ip, "hostname": host, "fqdn": f"{host}.openstacklocal."}]
+    assert made.dns_name == "" and made.dns_assignment == expected
+    assert conn.network.get_port(made.id).dns_assignment == expected
+    with pytest.raises(exceptions.BadRequestException):
+        conn.network.create_port(network_id=net.id, dns_name="web_1")
+
+
 def test_tags(live_server: LiveServer) -> None:
     conn = connect(live_server)
     a = conn.network.create_network(name="a")

@@ -41,6 +41,7 @@ EXTENSIONS: tuple[Extension, ...] = (
               "Flag to determine if the security group rule belongs to the project's default "
               "security group"),
     Extension("dns-domain", "DNS Domain", "Allows the DNS domain of networks to be set"),
+    Extension("dns-integration", "DNS Integration", "Provides integration with DNS."),
     Extension("standard-attr-description", "standard-attr-description",
               "Extension to add descriptions to standard attributes"),
     Extension("standard-attr-revisions", "Resource revision numbers",

@@ -120,7 +120,8 @@ def collection(binding: Binding) -> Callable[[Request], Any]:
             )
             page = await call(binding.list, env, ctx, parsed.query)
             admin = ctx.is_admin
-            items = [spec.project(o, fields=parsed.fields, is_admin=admin) for o in page.items]
+            items = [spec.project(o, fields=parsed.fields, is_admin=admin, config=env.config)
+                     for o in page.items]
             body: dict[str, Any] = {spec.collection: items}
             q = parsed.query
             links = _links(request, spec, items, [o.id for o in page.items], page.has_more,
@@ -139,10 +140,12 @@ def collection(binding: Binding) -> Callable[[Request], Any]:
             reqs.append(spec.parse_create(member, is_admin=ctx.is_admin))
         created = await call(bulk.create, env, ctx, binding.create_in, reqs)
         if isinstance(raw, dict) and spec.member in raw:
-            return json_response({spec.member: spec.project(created[0], is_admin=ctx.is_admin)},
-                                 201)
+            return json_response(
+                {spec.member: spec.project(created[0], is_admin=ctx.is_admin, config=env.config)},
+                201)
         return json_response(
-            {spec.collection: [spec.project(o, is_admin=ctx.is_admin) for o in created]}, 201
+            {spec.collection: [spec.project(o, is_admin=ctx.is_admin, config=env.config)
+                               for o in created]}, 201
         )
 
     return endpoint
@@ -161,7 +164,7 @@ def member(binding: Binding) -> Callable[[Request], Any]:
             fields = {f for v in request.query_params.getlist("fields") for f in v.split(",") if f}
             return json_response(
                 {spec.member: spec.project(obj, fields=frozenset(fields) or None,
-                                           is_admin=ctx.is_admin)}
+                                           is_admin=ctx.is_admin, config=env.config)}
             )
         if request.method == "PUT":
             if binding.update is None:
@@ -169,7 +172,8 @@ def member(binding: Binding) -> Callable[[Request], Any]:
             policy.check_write(ctx, "update", spec.member)
             req = spec.parse_update(spec.unwrap(await read_json(request)), is_admin=ctx.is_admin)
             obj = await call(binding.update, env, ctx, rid, req, if_match(request))
-            return json_response({spec.member: spec.project(obj, is_admin=ctx.is_admin)})
+            return json_response(
+                {spec.member: spec.project(obj, is_admin=ctx.is_admin, config=env.config)})
         if binding.delete is None:
             raise BadRequest(f"{spec.collection} cannot be deleted")
         policy.check_write(ctx, "delete", spec.member)

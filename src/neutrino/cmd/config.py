@@ -10,7 +10,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from neutrino.domain import dns
 from neutrino.domain.config import SegmentRanges, ServerConfig
+from neutrino.domain.errors import InvalidInput
 from neutrino.drivers import loader, types
 
 
@@ -57,6 +59,14 @@ def _check_type_drivers(config: ServerConfig) -> ServerConfig:
     return config
 
 
+def _dns_domain(value: Any) -> str:
+    """The server's dns_domain, with its final dot (Neutron adds it too), or stop."""
+    try:
+        return dns.dns_domain_name(dns.server_domain(str(value)))
+    except InvalidInput as exc:
+        raise SystemExit(f"dns_domain: {exc.reason}") from None
+
+
 def _server_config(section: dict[str, Any]) -> ServerConfig:
     base = ServerConfig()
     vlan = {
@@ -80,6 +90,7 @@ def _server_config(section: dict[str, Any]) -> ServerConfig:
         ipam_driver=str(section.get("ipam_driver", base.ipam_driver)),
         mechanism_drivers=tuple(section.get("mechanism_drivers", base.mechanism_drivers)),
         agent_down_time=float(section.get("agent_down_time", base.agent_down_time)),
+        dns_domain=_dns_domain(section.get("dns_domain", base.dns_domain)),
         default_quotas=quotas,
         change_log_keep=int(section.get("change_log_keep", base.change_log_keep)),
         change_log_compact_every=float(

@@ -42,6 +42,8 @@ class ServerConfig:
     # Seconds between compactions of the change log down to `change_log_keep`; 0 = never.
     change_log_compact_every: float = 60.0
     base_mac: str = "fa:16:3e:00:00:00"
+    # Names ports' addresses get (dns_assignment, the agents' DNS); under this default, as in
+    # Neutron, a port's own dns_name is not kept and addresses are named host-<address>.
     dns_domain: str = "openstacklocal."
     # The IPAM driver, by its name in the `neutrino.ipam` entry-point group.
     ipam_driver: str = "builtin"

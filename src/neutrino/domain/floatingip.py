@@ -53,6 +53,9 @@ class FloatingIp(Standard):
     status: str = STATUS_DOWN
     # Filled on read from the associated port (None when not associated).
     port_details: PortDetails | None = None
+    # dns-integration: the name to publish the address under, set on create only.
+    dns_name: str = ""
+    dns_domain: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,6 +67,8 @@ class FloatingIpCreate:
     subnet_id: str | None = None
     port_id: str | None = None
     fixed_ip_address: IPAddress | None = None
+    dns_name: str = ""
+    dns_domain: str = ""
     tags: tuple[str, ...] = ()
 
 
@@ -104,6 +109,15 @@ class FloatingIpPool:
 def bad_floatingip_request(msg: str) -> BadRequest:
     """Neutron's generic `BadRequest(resource='floatingip', msg=...)`."""
     return BadRequest(f"Bad floatingip request: {msg}.", type_name="BadRequest")
+
+
+def check_dns(req: FloatingIpCreate) -> None:
+    """A floating IP's dns_name and dns_domain come together or not at all (Neutron's
+    `_validate_floatingip_dns`)."""
+    if req.dns_domain and not req.dns_name:
+        raise bad_floatingip_request("dns_domain cannot be specified without a dns_name")
+    if req.dns_name and not req.dns_domain:
+        raise bad_floatingip_request("dns_name cannot be specified without a dns_domain")
 
 
 def no_gateway_for(subnet_id: str, network_id: str, port_id: str) -> NotFound:

@@ -72,6 +72,7 @@ class Port(Standard):
     extra_dhcp_opts: tuple[DhcpOpt, ...] = ()
     binding: Binding = field(default_factory=Binding)
     ip_allocation: str = "immediate"
+    dns_name: str = ""  # as kept (`domain.dns.kept_dns_name`); dns_assignment derives from it
 
     @property
     def binding_host_id(self) -> str:
@@ -116,6 +117,7 @@ class PortCreate:
     binding_host_id: str = ""
     binding_vnic_type: str = "normal"
     binding_profile: Any = UNSET
+    dns_name: str = ""
     tags: tuple[str, ...] = ()
 
 
@@ -136,6 +138,7 @@ class PortUpdate:
     binding_vnic_type: Any = UNSET
     binding_profile: Any = UNSET
     status: Any = UNSET
+    dns_name: Any = UNSET
 
 
 

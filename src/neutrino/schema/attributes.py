@@ -16,10 +16,16 @@ from functools import lru_cache
 from typing import Any
 
 from neutrino.domain import validate as v
+from neutrino.domain.config import ServerConfig
 from neutrino.domain.errors import BadRequest, InvalidInput, PolicyNotAuthorized
 
 Converter = Callable[[Any], Any]
 Dumper = Callable[[Any], Any]
+# A value shown that the object alone does not determine: it also depends on the server's
+# settings (a port's dns_assignment names its addresses under the server's dns_domain).
+Deriver = Callable[[Any, ServerConfig], Any]
+# Projects one object with no `fields=` (the settings go to derived attributes only).
+_Projector = Callable[[Any, ServerConfig], dict[str, Any]]
 
 
 def _identity(value: Any) -> Any:
@@ -76,6 +82,8 @@ class Attr:
     `filter_convert` does the same for one list-filter value (defaults to `convert`).
     `admin_only` attributes are hidden from and refused to non-admins (provider:*, binding:*);
     `admin_write` ones are visible to all but only admins may set them (shared, external).
+    `derive` computes a read-only attribute from the object and the server's settings, when
+    it is shown (never stored).
     """
 
     name: str
@@ -91,6 +99,7 @@ class Attr:
     dump: Dumper = _identity
     field: str = ""
     filter_convert: Converter | None = None
+    derive: Deriver | None = None
 
     def __post_init__(self) -> None:
         if not self.field:
@@ -131,8 +140,9 @@ class Resource:
     path: str = ""
     by_name: Mapping[str, Attr] = field(init=False)
     _projection: tuple[tuple[str, Callable[[Any], Any], Dumper, bool], ...] = field(init=False)
-    _project_admin: Callable[[Any], dict[str, Any]] = field(init=False)
-    _project_member: Callable[[Any], dict[str, Any]] = field(init=False)
+    _derived: tuple[tuple[str, Deriver, Dumper, bool], ...] = field(init=False)
+    _project_admin: _Projector = field(init=False)
+    _project_member: _Projector = field(init=False)
 
     def __post_init__(self) -> None:
         if not self.path:
@@ -141,11 +151,15 @@ class Resource:
         projection = tuple(
             (a.name, operator.attrgetter(a.field), a.dump, a.admin_only)
             for a in self.attrs
-            if a.visible
+            if a.visible and a.derive is None
         )
+        derived = tuple((a.name, a.derive, a.dump, a.admin_only)
+                        for a in self.attrs if a.visible and a.derive is not None)
         object.__setattr__(self, "_projection", projection)
-        object.__setattr__(self, "_project_admin", _projector(projection, admin=True))
-        object.__setattr__(self, "_project_member", _projector(projection, admin=False))
+        object.__setattr__(self, "_derived", derived)
+        object.__setattr__(self, "_project_admin", _projector(projection, derived, admin=True))
+        object.__setattr__(self, "_project_member",
+                           _projector(projection, derived, admin=False))
 
     # -- requests -----------------------------------------------------------------------
 
@@ -216,11 +230,17 @@ class Resource:
     # -- responses ----------------------------------------------------------------------
 
     def project(
-        self, obj: Any, *, fields: frozenset[str] | None = None, is_admin: bool = False
+        self, obj: Any, *, fields: frozenset[str] | None = None, is_admin: bool = False,
+        config: ServerConfig | None = None,
     ) -> dict[str, Any]:
-        """The JSON dict of one object: visible attributes, admin-only ones for admins only."""
+        """The JSON dict of one object: visible attributes, admin-only ones for admins only.
+        `config` is the server's settings, which a resource with derived attributes needs."""
+        if self._derived and config is None:
+            raise TypeError(f"showing a {self.member} needs the server's settings")
+        settings: Any = config  # None only where nothing reads it (no derived attribute)
         if fields is None:
-            return self._project_admin(obj) if is_admin else self._project_member(obj)
+            return (self._project_admin(obj, settings) if is_admin
+                    else self._project_member(obj, settings))
         out: dict[str, Any] = {}
         for name, get, dump, admin_only in self._projection:
             if admin_only and not is_admin:
@@ -228,12 +248,16 @@ class Resource:
             if fields is not None and name not in fields:
                 continue
             out[name] = dump(get(obj))
+        for name, derive, dump, admin_only in self._derived:
+            if (is_admin or not admin_only) and name in fields:
+                out[name] = dump(derive(obj, settings))
         return out
 
 
 def _projector(
-    projection: tuple[tuple[str, Callable[[Any], Any], Dumper, bool], ...], *, admin: bool
-) -> Callable[[Any], dict[str, Any]]:
+    projection: tuple[tuple[str, Callable[[Any], Any], Dumper, bool], ...],
+    derived: tuple[tuple[str, Deriver, Dumper, bool], ...], *, admin: bool
+) -> _Projector:
     """A function that projects one object with no `fields=`: the hot path of every list.
 
     The attribute list is fixed per resource and role, so the loop keeps only what it needs
@@ -243,11 +267,15 @@ def _projector(
                   if (admin or not admin_only) and dump is _identity)
     dumped = tuple((name, get, dump) for name, get, dump, admin_only in projection
                    if (admin or not admin_only) and dump is not _identity)
+    computed = tuple((name, derive, dump) for name, derive, dump, admin_only in derived
+                     if admin or not admin_only)
 
-    def project(obj: Any) -> dict[str, Any]:
+    def project(obj: Any, config: ServerConfig) -> dict[str, Any]:
         out = {name: get(obj) for name, get in plain}
         for name, get, dump in dumped:
             out[name] = dump(get(obj))
+        for name, derive, dump in computed:
+            out[name] = dump(derive(obj, config))
         return out
 
     return project

@@ -1,10 +1,11 @@
-"""The floating IP resource (neutron-lib `router` floatingips, `fip-port-details`) and the
-read-only floating IP pools (`floatingip-pools`)."""
+"""The floating IP resource (neutron-lib `router` floatingips, `fip-port-details`,
+`dns-integration`) and the read-only floating IP pools (`floatingip-pools`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from neutrino.domain import dns
 from neutrino.domain import validate as v
 from neutrino.domain.floatingip import FloatingIpCreate, FloatingIpUpdate, PortDetails
 from neutrino.domain.values import IPAddress, IPNetwork, ip_str, net_str
@@ -42,6 +43,8 @@ FLOATINGIP = Resource(
         Attr("router_id", v.uuid_or_none, filter=True, sort=True),
         Attr("status", filter=True, sort=True),
         Attr("port_details", dump=dump_port_details),
+        Attr("dns_name", dns.fip_dns_name, post=True),
+        Attr("dns_domain", dns.dns_domain_name, post=True),
     ),
 )
 

@@ -1,8 +1,9 @@
 """The network resource (neutron-lib `network`, `provider`, `external-net`, `net-mtu`,
-`port-security`, `dns-domain`)."""
+`port-security`, `dns-integration`'s dns_domain)."""
 
 from __future__ import annotations
 
+from neutrino.domain import dns
 from neutrino.domain import validate as v
 from neutrino.domain.network import NetworkCreate, NetworkUpdate
 from neutrino.schema.attributes import Attr, Resource, dump_list, standard_attrs, string
@@ -25,6 +26,6 @@ NETWORK = Resource(
         Attr("provider:network_type", string(255), post=True, admin_only=True, filter=True),
         Attr("provider:physical_network", string(255), post=True, admin_only=True, filter=True),
         Attr("provider:segmentation_id", v.to_int, post=True, admin_only=True, filter=True),
-        Attr("dns_domain", string(255), post=True, put=True),
+        Attr("dns_domain", dns.dns_domain_name, post=True, put=True),
     ),
 )

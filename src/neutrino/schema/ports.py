@@ -1,12 +1,14 @@
 """The port resource (neutron-lib `port`, `portbindings`, `port-security`,
-`allowed-address-pairs`, `extra_dhcp_opt`, `security-group`)."""
+`allowed-address-pairs`, `extra_dhcp_opt`, `security-group`, `dns-integration`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from neutrino.domain import dns
 from neutrino.domain import validate as v
-from neutrino.domain.port import VNIC_TYPES, PortCreate, PortUpdate
+from neutrino.domain.config import ServerConfig
+from neutrino.domain.port import VNIC_TYPES, Port, PortCreate, PortUpdate
 from neutrino.schema.attributes import (
     Attr,
     Resource,
@@ -43,6 +45,12 @@ def _status(value: Any) -> str:
     return str(v.one_of(value, ("ACTIVE", "DOWN", "BUILD", "ERROR")))
 
 
+def _dns_assignment(port: Port, config: ServerConfig) -> list[dict[str, str]]:
+    """One name per fixed IP, under the server's dns_domain: computed, never stored."""
+    addresses = [f.text or str(f.ip_address) for f in port.fixed_ips]
+    return dns.assignment(port.dns_name, addresses, config.dns_domain)
+
+
 PORT = Resource(
     member="port",
     collection="ports",
@@ -71,5 +79,8 @@ PORT = Resource(
         Attr("binding:vif_type", admin_only=True),
         Attr("binding:vif_details", admin_only=True),
         Attr("ip_allocation"),
+        Attr("dns_name", dns.port_dns_name, post=True, put=True, filter=True,
+             filter_convert=dns.lower_case),
+        Attr("dns_assignment", derive=_dns_assignment),
     ),
 )

@@ -74,6 +74,7 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: FloatingIpCreate) -> Floating
     if req.fixed_ip_address is not None and req.port_id is None:
         raise rules.bad_floatingip_request(
             "fixed_ip_address cannot be specified without a port_id")
+    rules.check_dns(req)
     quotas.check(tx, env, project_id, RESOURCE, 1)
     net = networks.load_visible(tx, ctx, req.floating_network_id, with_subnets=False)
     if not net.external:
@@ -94,7 +95,7 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: FloatingIpCreate) -> Floating
     fip = FloatingIp(
         id=fip_id, project_id=project_id, description=req.description,
         floating_network_id=net.id, floating_ip_address=ipv4[0], floating_port_id=port.id,
-        tags=tuple(sorted(set(req.tags))),
+        dns_name=req.dns_name, dns_domain=req.dns_domain, tags=tuple(sorted(set(req.tags))),
     )
     if req.port_id is not None:
         fip = _associate(tx, ctx, fip, _association(tx, ctx, fip, req.port_id,

@@ -9,6 +9,9 @@ the number of ports.
 Each network carries its DHCP port (`services.dhcp`), bound nowhere, so never among the
 host's `ports`, which are the ports bound to the host.
 
+Ports carry their DNS name as their addresses are named (`domain.dns.assigned_name`: none
+under the server's default domain), so the agent's DNS answers what `dns_assignment` says.
+
 The other ports of the host's networks come from one query, for two purposes kept apart:
 `remote_ports` (VXLAN networks: the ports on hosts with a VTEP, for the L2 applier's FDB
 entries) and `peers` (networks the host serves DHCP for, i.e. with a DHCP port and a
@@ -24,6 +27,7 @@ from neutrino import wire
 from neutrino.db.repos import agents as agent_repo
 from neutrino.db.repos import hosts as repo
 from neutrino.db.repos import security_groups as sg_repo
+from neutrino.domain import dns
 from neutrino.domain.context import Context
 from neutrino.domain.errors import PolicyNotAuthorized
 from neutrino.domain.network import Network
@@ -56,6 +60,7 @@ def snapshot(env: Env, ctx: Context, host: str) -> wire.HostSnapshot:
                                             if r.remote_group_id})
     own = agents[host].local_ip if host in agents else None
     vteps = {h: a.local_ip for h, a in agents.items() if a.local_ip and a.local_ip != own}
+    domain = env.config.dns_domain
     remote: dict[str, list[wire.RemotePort]] = defaultdict(list)
     peers: dict[str, list[wire.SnapshotPeer]] = defaultdict(list)
     for o in others:
@@ -64,16 +69,16 @@ def snapshot(env: Env, ctx: Context, host: str) -> wire.HostSnapshot:
                 mac_address=o.mac_address, ip_addresses=tuple(sorted(a for _, a in o.fixed_ips)),
                 vtep=vteps[o.host]))
         if o.network_id in named and o.fixed_ips:
-            # dns_name "": ports have none yet, as in `_port`
-            peers[o.network_id].append(wire.SnapshotPeer(port_id=o.id, fixed_ips=o.fixed_ips))
+            peers[o.network_id].append(wire.SnapshotPeer(
+                port_id=o.id, fixed_ips=o.fixed_ips,
+                dns_name=dns.assigned_name(o.dns_name, domain)))
     return wire.HostSnapshot(
         host=host,
         seq=seq,
         networks=tuple(_network(nets[nid], subnets.get(nid, []), remote.get(nid, []),
-                                dhcp_ports.get(nid), env.config.dns_domain,
-                                peers.get(nid, []))
+                                dhcp_ports.get(nid), domain, peers.get(nid, []))
                        for nid in sorted(nets)),
-        ports=tuple(_port(p) for p in ports),
+        ports=tuple(_port(p, domain) for p in ports),
         rules=tuple(_rule(r) for r in rules),
         group_members={gid: tuple(sorted(addrs)) for gid, addrs in sorted(members.items())},
     )
@@ -95,7 +100,7 @@ def _network(net: Network, subnets: list[Subnet], remote: list[wire.RemotePort],
         subnets=tuple(_subnet(s) for s in subnets),
         remote_vteps=tuple(sorted({r.vtep for r in remote})),
         remote_ports=tuple(remote),
-        dhcp_port=None if dhcp_port is None else _port(dhcp_port),
+        dhcp_port=None if dhcp_port is None else _port(dhcp_port, default_dns_domain),
         dns_domain=net.dns_domain or default_dns_domain,
         peers=tuple(peers),
     )
@@ -115,7 +120,7 @@ def _subnet(s: Subnet) -> wire.SnapshotSubnet:
     )
 
 
-def _port(p: Port) -> wire.SnapshotPort:
+def _port(p: Port, server_domain: str) -> wire.SnapshotPort:
     return wire.SnapshotPort(
         id=p.id,
         network_id=p.network_id,
@@ -131,7 +136,7 @@ def _port(p: Port) -> wire.SnapshotPort:
         status=p.status,
         extra_dhcp_opts=tuple((o.opt_name, o.opt_value, o.ip_version)
                               for o in p.extra_dhcp_opts if o.opt_value is not None),
-        dns_name="",  # ports have no dns_name (no dns extension yet)
+        dns_name=dns.assigned_name(p.dns_name, server_domain),
     )
 
 

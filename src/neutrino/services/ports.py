@@ -11,6 +11,7 @@ from neutrino.db.repos import networks as net_repo
 from neutrino.db.repos import ports as repo
 from neutrino.db.repos import security_groups as sg_repo
 from neutrino.db.repos import subnets as subnet_repo
+from neutrino.domain import dns
 from neutrino.domain.change import Change, Op
 from neutrino.domain.context import Context
 from neutrino.domain.errors import BadRequest, Conflict, PolicyNotAuthorized, not_found
@@ -57,6 +58,7 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: PortCreate, *, check_quota: b
     service_port = req.project_id == "" and ctx.is_admin
     project_id = "" if service_port else common.owning_project(ctx, req.project_id)
     _check_network_owner_only(ctx, net, req)
+    dns_name = dns.kept_dns_name(req.dns_name, env.config.dns_domain)
     if check_quota and not service_port:
         quotas.check(tx, env, project_id, RESOURCE, 1)
     port_security = (
@@ -89,6 +91,7 @@ def create_in(tx: Tx, env: Env, ctx: Context, req: PortCreate, *, check_quota: b
         extra_dhcp_opts=created_dhcp_opts(req.extra_dhcp_opts),
         binding=Binding(host_id=req.binding_host_id, vnic_type=req.binding_vnic_type,
                         profile=profile),
+        dns_name=dns_name,
         tags=tuple(sorted(set(req.tags))),
     )
     port = replace(port, binding=bind(tx, env, net, port))
@@ -255,6 +258,11 @@ def update_in(
     if "extra_dhcp_opts" in changes:
         changes["extra_dhcp_opts"] = merged_dhcp_opts(old.extra_dhcp_opts,
                                                       changes["extra_dhcp_opts"])
+    if "dns_name" in changes:
+        if dns.names_ports(env.config.dns_domain):
+            changes["dns_name"] = dns.kept_dns_name(changes["dns_name"], env.config.dns_domain)
+        else:  # under the default domain a port's name is not kept, nor changed (Neutron)
+            del changes["dns_name"]
     new = replace(
         old,
         **{k: v for k, v in changes.items()

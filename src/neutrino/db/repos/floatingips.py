@@ -37,6 +37,8 @@ def _to_obj(row: Any, tags: tuple[str, ...]) -> FloatingIp:
         fixed_ip_address=_ip(row.fixed_ip_address),
         router_id=row.router_id,
         status=row.status,
+        dns_name=row.dns_name,
+        dns_domain=row.dns_domain,
     )
 
 
@@ -50,6 +52,8 @@ def _to_row(f: FloatingIp) -> dict[str, Any]:
         "fixed_ip_address": None if f.fixed_ip_address is None else str(f.fixed_ip_address),
         "router_id": f.router_id,
         "status": f.status,
+        "dns_name": f.dns_name,
+        "dns_domain": f.dns_domain,
     }
 
 

@@ -71,6 +71,7 @@ class OtherPort:
     host: str  # "" when unbound
     mac_address: str
     fixed_ips: tuple[tuple[str, str], ...]  # (subnet id, address), in `ports.get`'s order
+    dns_name: str = ""
 
 
 def other_ports(tx: Tx, network_ids: Iterable[str], host: str) -> list[OtherPort]:
@@ -81,19 +82,20 @@ def other_ports(tx: Tx, network_ids: Iterable[str], host: str) -> list[OtherPort
         return []
     stmt = (
         sa.select(ports.c.id, ports.c.network_id, ports.c.host_id, ports.c.mac_address,
-                  ip_allocations.c.subnet_id, ip_allocations.c.ip_address)
+                  ports.c.dns_name, ip_allocations.c.subnet_id, ip_allocations.c.ip_address)
         .outerjoin(ip_allocations, ip_allocations.c.port_id == ports.c.id)
         .where(ports.c.network_id.in_(wanted), ports.c.host_id != host)
         .order_by(ports.c.id)
     )
-    found: dict[str, tuple[str, str, str, list[tuple[str, str]]]] = {}
-    for port_id, network_id, port_host, mac, subnet_id, address in tx.conn.execute(stmt):
-        entry = found.setdefault(port_id, (network_id, port_host, mac, []))
+    found: dict[str, tuple[str, str, str, str, list[tuple[str, str]]]] = {}
+    for port_id, network_id, port_host, mac, dns_name, subnet_id, address in tx.conn.execute(
+            stmt):
+        entry = found.setdefault(port_id, (network_id, port_host, mac, dns_name, []))
         if address is not None:
-            entry[3].append((subnet_id, address))
+            entry[4].append((subnet_id, address))
     return [OtherPort(port_id, network_id, port_host, mac,
-                      tuple(ips if len(ips) < 2 else sorted(ips, key=_ip_order)))
-            for port_id, (network_id, port_host, mac, ips) in found.items()]
+                      tuple(ips if len(ips) < 2 else sorted(ips, key=_ip_order)), dns_name)
+            for port_id, (network_id, port_host, mac, dns_name, ips) in found.items()]
 
 
 def _ip_order(fixed_ip: tuple[str, str]) -> tuple[int, int]:

@@ -60,6 +60,7 @@ def _to_obj(
             vif_type=row.vif_type,
             vif_details=row.vif_details or {},
         ),
+        dns_name=row.dns_name,
     )
 
 
@@ -81,6 +82,7 @@ def _to_row(port: Port) -> dict[str, Any]:
         "vif_details": b.vif_details or None,
         "allowed_address_pairs": [p.to_json() for p in port.allowed_address_pairs] or None,
         "extra_dhcp_opts": [o.to_json() for o in port.extra_dhcp_opts] or None,
+        "dns_name": port.dns_name,
     }
 
 

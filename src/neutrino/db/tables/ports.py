@@ -25,6 +25,7 @@ ports = sa.Table(
     # Small value lists nobody filters on: kept on the row, read with it.
     sa.Column("allowed_address_pairs", JSON, nullable=True),
     sa.Column("extra_dhcp_opts", JSON, nullable=True),
+    sa.Column("dns_name", sa.String(255), nullable=False, server_default=""),
     sa.UniqueConstraint("network_id", "mac_address"),
     sa.Index("ix_ports_network_id_id", "network_id", "id"),
     sa.Index("ix_ports_device_id", "device_id"),

@@ -51,6 +51,8 @@ floatingips = sa.Table(
     sa.Column("fixed_ip_address", sa.String(64), nullable=True),
     sa.Column("router_id", ID, sa.ForeignKey("routers.id"), nullable=True, index=True),
     sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("dns_name", sa.String(255), nullable=False, server_default=""),
+    sa.Column("dns_domain", sa.String(255), nullable=False, server_default=""),
     # A fixed IP has at most one floating IP per external network (the last guard against
     # FloatingIPPortAlreadyAssociated races; NULLs never collide).
     sa.UniqueConstraint("floating_network_id", "fixed_port_id", "fixed_ip_address"),
