@@ -229,3 +229,15 @@ def test_moving_a_port_rebinds_it_and_sets_it_down(client: TestClient) -> None:
     assert back.json()["port"]["binding:vif_type"] == "bridge"
     unbound = client.put(f"/v2.0/ports/{p['id']}", json={"port": {"binding:host_id": ""}})
     assert unbound.json()["port"]["binding:vif_type"] == "unbound"
+
+
+def test_the_agent_extension_is_advertised_with_its_resource(client: TestClient) -> None:
+    """`agent` is listed because `/v2.0/agents` serves Neutron's agent resource (list, show,
+    update of admin_state_up/description, delete); no invented aliases beside it."""
+    aliases = {e["alias"] for e in client.get("/v2.0/extensions").json()["extensions"]}
+    assert "agent" in aliases and "dns-domain" not in aliases
+    shown = client.get("/v2.0/extensions/agent").json()["extension"]
+    assert shown["description"] == "The agent management extension."
+    report(client, "ext-host")
+    listed = client.get("/v2.0/agents?host=ext-host").json()["agents"]
+    assert [a["host"] for a in listed] == ["ext-host"]

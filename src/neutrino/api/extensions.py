@@ -23,6 +23,7 @@ class Extension:
 
 EXTENSIONS: tuple[Extension, ...] = (
     Extension("network", "Neutron L2 Network", "Layer 2 network abstraction"),
+    Extension("agent", "agent", "The agent management extension."),
     Extension("provider", "Provider Network", "Expose mapping of virtual networks to "
               "physical networks"),
     Extension("external-net", "Neutron external network", "Adds external network attribute"),
@@ -40,7 +41,6 @@ EXTENSIONS: tuple[Extension, ...] = (
               "Security group rule belongs to the project's default security group",
               "Flag to determine if the security group rule belongs to the project's default "
               "security group"),
-    Extension("dns-domain", "DNS Domain", "Allows the DNS domain of networks to be set"),
     Extension("dns-integration", "DNS Integration", "Provides integration with DNS."),
     Extension("standard-attr-description", "standard-attr-description",
               "Extension to add descriptions to standard attributes"),
