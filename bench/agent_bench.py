@@ -44,12 +44,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
+from pyroute2 import netns
 from pyroute2.netns import popns, pushns
 from tests.e2e.conftest import start, stop
 from tests.linux.test_agent_e2e import Cluster, network
 from tests.linux.topology import topology
 
 import neutrino.agent.linux.plug as plug_module
+from neutrino.agent.names import dhcp_network_of
 from neutrino.cmd.agent import plug_port
 
 ETH_P_ALL, ETH_P_IP, ETH_P_ARP = 0x0003, 0x0800, 0x0806
@@ -316,6 +318,12 @@ def main() -> int:
                 used = cpu_seconds(pid) - before[role]
                 print(f"agent {role} idle {args.idle:.0f} s with {args.ports + 1} ports on the "
                       f"network: {used:.2f} s CPU ({100 * used / args.idle:.2f}%)")
+        except BaseException:
+            for role in c.agents:  # what the agents saw: the temporary directory goes
+                lines = [ln for ln in (tmp / f"agent-{role}.log").read_text(
+                    errors="replace").splitlines() if "trace" not in ln]
+                print(f"--- agent {role}, last lines:", *lines[-15:], sep="\n", file=sys.stderr)
+            raise
         finally:
             if spy is not None:
                 spy.kill()
@@ -326,6 +334,10 @@ def main() -> int:
                 c.stop_agent(role)
             c.api.close()
             stop(server)
+            # a stopped agent leaves its DHCP namespaces serving (as Neutron's): ours go too
+            hosts = {h.ns for h in topo.hosts.values()}
+            made_ns += [name for name in netns.listnetns()
+                        if any(dhcp_network_of(name, h) for h in hosts)]
             for ns in made_ns:
                 subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     return 0

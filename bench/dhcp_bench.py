@@ -63,12 +63,12 @@ def run(*argv: str, input: str | None = None) -> None:
     subprocess.run(argv, check=True, capture_output=True, text=True, input=input)
 
 
-def network(net_id: str, dhcp_port_id: str, n: int) -> DhcpNetwork:
+def network(net_id: str, dhcp_port_id: str, n: int, host_netns: str) -> DhcpNetwork:
     subnet = SnapshotSubnet(D.SUBNET_ID, str(D.NET), 4, D.SERVER_IP, True, (D.SERVER_IP,),
                             (("169.254.169.254/32", D.SERVER_IP),))
     hosts = tuple(DhcpHost(f"port-{i}", D.port_mac(i), (D.port_ip(i),),
                            "host-" + D.port_ip(i).replace(".", "-")) for i in range(n))
-    return DhcpNetwork(network_id=net_id, netns=dhcp_netns(net_id),
+    return DhcpNetwork(network_id=net_id, netns=dhcp_netns(net_id, host_netns),
                        interface=tap_name(dhcp_port_id), bridge=bridge_name(net_id),
                        server_mac="fa:16:3e:ff:ff:fe",
                        server_addresses=(f"{D.SERVER_IP}/{D.NET.prefixlen}",),
@@ -107,7 +107,7 @@ def builtin(sizes: list[int], runs: int, m: int) -> list[dict[str, object]]:
     with lab() as (host, cl):
         for n in sizes:
             net_id, dhcp_port = str(uuid.uuid4()), str(uuid.uuid4())
-            desired = network(net_id, dhcp_port, n + runs)
+            desired = network(net_id, dhcp_port, n + runs, host)
             desired = DhcpNetwork(**{**_fields(desired), "bridge": "br0"})
             driver = BuiltinDhcp(host_netns=host)
             try:

@@ -84,9 +84,10 @@ exit 0
 DHCLIENT6_CONF = "timeout {timeout}; retry 1; initial-interval 1;\n"
 
 
-def network(network_id: str) -> DhcpNetwork:
+def network(network_id: str, host_netns: str) -> DhcpNetwork:
+    """The network as the agent in `host_netns` would serve it (`dhcp_networks`)."""
     return DhcpNetwork(
-        network_id=network_id, netns=dhcp_netns(network_id),
+        network_id=network_id, netns=dhcp_netns(network_id, host_netns),
         interface=tap_name(str(uuid.uuid4())), bridge=bridge_name(network_id),
         server_mac="fa:16:3e:aa:bb:02", server_addresses=("10.20.0.2/24",), subnets=(SUBNET,),
         hosts=(port_host(str(uuid.uuid4()), "10.20.0.10"),), mtu=1400, dns_domain=DOMAIN)
@@ -251,8 +252,8 @@ def world(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[World]:
     name: str = request.param
     if (binary := BINARIES.get(name)) and shutil.which(binary) is None:
         pytest.skip(f"needs `{binary}` (scripts/ensure-host-tools.sh installs it)")
-    net = network(str(uuid.uuid4()))
     with namespaces("host", "vm") as ns, state_dir() as state:
+        net = network(str(uuid.uuid4()), ns["host"])
         run(ns["host"], "ip", "link", "add", net.bridge, "type", "bridge")
         run(ns["host"], "ip", "link", "set", net.bridge, "up")
         run(ns["host"], "ip", "link", "add", "wl", "type", "veth", "peer", "name", "eth0",

@@ -208,12 +208,13 @@ def test_a_plugged_workload_gets_its_port_by_dhcp(cluster: Cluster, driver: str)
     subnet = c.ok(c.api.post("/v2.0/subnets", json={"subnet": {
         "network_id": net["id"], "cidr": "10.78.0.0/24", "ip_version": 4,
         "dns_nameservers": ["10.78.0.53"]}}))["subnet"]
+    dhcp_ns = dhcp_netns(net["id"], c.topo.hosts["host1"].ns)
     try:
         port_id = _dhcp_exchange(c, net["id"], subnet)
         c.ok(c.api.delete(f"/v2.0/ports/{port_id}"))
         # The network goes: the agent stops its DHCP server and removes the namespace.
         c.ok(c.api.delete(f"/v2.0/networks/{net['id']}"))
-        wait(lambda: dhcp_netns(net["id"]) not in run(None, "ip", "netns", "list").stdout,
+        wait(lambda: dhcp_ns not in run(None, "ip", "netns", "list").stdout,
              "the DHCP namespace removed")
     finally:  # on failure too: nothing of the DHCP server may outlive the test
         for pidfile in (c.tmp / "state-host1").rglob("*.pid"):
@@ -221,7 +222,7 @@ def test_a_plugged_workload_gets_its_port_by_dhcp(cluster: Cluster, driver: str)
             if pid.isdigit() and "dnsmasq" in Path(f"/proc/{pid}/cmdline").read_text(
                     errors="replace") if Path(f"/proc/{pid}").exists() else False:
                 subprocess.run(["kill", pid], capture_output=True)
-        subprocess.run(["ip", "netns", "del", dhcp_netns(net["id"])], capture_output=True)
+        subprocess.run(["ip", "netns", "del", dhcp_ns], capture_output=True)
 
 
 def _dhcp_exchange(c: Cluster, network_id: str, subnet: dict[str, Any]) -> str:

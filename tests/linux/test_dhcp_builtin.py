@@ -100,7 +100,7 @@ class Lab:
         return HostSnapshot("h", 1, networks=(self.network,), ports=tuple(self.ports))
 
     def sync(self) -> None:
-        self.driver.sync(dhcp_networks(self.snapshot()))
+        self.driver.sync(dhcp_networks(self.snapshot(), host_netns=self.host))
 
     def plug(self, role: str, mac: str, port_id: str = "") -> None:
         """A port's veth into workload `role`, on the bridge, with no address."""
@@ -186,7 +186,7 @@ def _client(lab: Lab, i: int, v4: str, v6: str, **kw: object) -> SnapshotPort:
 def test_dhclient_gets_exactly_its_port(lab: Lab) -> None:
     port = _client(lab, 1, "10.20.0.10", "2001:db8:20::10")
     lab.sync()
-    assert dhcp_netns(lab.network.id) in subprocess.run(
+    assert dhcp_netns(lab.network.id, lab.host) in subprocess.run(
         ["ip", "netns"], capture_output=True, text=True).stdout
     lab.plug("w1", port.mac_address)
     got = lab.dhclient("w1")

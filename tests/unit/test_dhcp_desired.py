@@ -18,7 +18,7 @@ from neutrino.agent.dhcp.responder import answer
 from neutrino.agent.dhcp.served import Served
 from neutrino.agent.firewall.render import render
 from neutrino.agent.firewall.spec import firewall_spec
-from neutrino.agent.names import IFNAMSIZ, bridge_name, dhcp_netns, tap_name
+from neutrino.agent.names import IFNAMSIZ, bridge_name, dhcp_netns, dhcp_network_of, tap_name
 from neutrino.wire.snapshot import (
     HostSnapshot,
     RemotePort,
@@ -53,6 +53,31 @@ def network(i: int, dhcp: bool = True, subnets: tuple[SnapshotSubnet, ...] = (V4
                            segmentation_id=None, mtu=1450, subnets=subnets,
                            dhcp_port=dp if dhcp else None, dns_domain="example.org.")
     return replace(base, **kw)  # type: ignore[arg-type]
+
+
+def test_agents_in_their_own_namespaces_never_share_a_dhcp_namespace() -> None:
+    """Two agents on one machine (each in its own namespace) serving one network: their DHCP
+    namespaces differ (machine-wide names; they used to fight over one), and each agent
+    recognises only its own as stale-or-served."""
+    served = network(1)
+    p = port(1, served.id, (("s4", "10.0.0.10"),))
+    snap = HostSnapshot("h", 1, networks=(served,), ports=(p,))
+    (one,) = dhcp_networks(snap, host_netns="nqt-1-host1")
+    (two,) = dhcp_networks(snap, host_netns="nqt-1-host2")
+    (root,) = dhcp_networks(snap)
+    assert len({one.netns, two.netns, root.netns}) == 3
+    assert root.netns == "nqdhcp-" + served.id  # a single agent per machine: Neutron's shape
+    assert dhcp_network_of(one.netns, "nqt-1-host1") == served.id
+    assert dhcp_network_of(one.netns, "nqt-1-host2") is None
+    assert dhcp_network_of(one.netns, None) is None
+    assert dhcp_network_of(root.netns, "nqt-1-host1") is None
+    assert dhcp_network_of("qdhcp-" + served.id, None) is None  # Neutron's are not ours
+
+
+@given(st.uuids().map(str), st.one_of(st.none(), st.from_regex(r"[a-z0-9-]{1,40}", fullmatch=True)))
+def test_a_dhcp_namespace_name_gives_back_its_network(network_id: str,
+                                                     host_netns: str | None) -> None:
+    assert dhcp_network_of(dhcp_netns(network_id, host_netns), host_netns) == network_id
 
 
 def test_one_server_per_network_with_a_dhcp_port_and_local_ports() -> None:

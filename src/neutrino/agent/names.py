@@ -32,6 +32,27 @@ def vlan_name(interface: str, vlan_id: int) -> str:
 DHCP_NETNS_PREFIX = "nqdhcp-"  # a network's DHCP namespace on this host
 
 
-def dhcp_netns(network_id: str) -> str:
-    """The namespace where this host serves DHCP for a network (Neutron's qdhcp-<id>)."""
-    return DHCP_NETNS_PREFIX + network_id
+DHCP_NETNS_SEPARATOR = "@"  # between the network id and the agent's own namespace
+
+
+def dhcp_netns(network_id: str, host_netns: str | None = None) -> str:
+    """The namespace where this host serves DHCP for a network (Neutron's qdhcp-<id>).
+
+    Namespace names are machine-wide, and an agent that runs in a named namespace
+    (`--netns`: several hosts on one machine, as the tests and labs do) is one of several
+    serving the same network here: its namespaces carry its own namespace's name, so two
+    agents never take each other's."""
+    name = DHCP_NETNS_PREFIX + network_id
+    return f"{name}{DHCP_NETNS_SEPARATOR}{host_netns}" if host_netns else name
+
+
+def dhcp_network_of(netns_name: str, host_netns: str | None = None) -> str | None:
+    """The network id of `netns_name` if it is a DHCP namespace of the agent in `host_netns`
+    (`dhcp_netns`'s inverse), else None."""
+    if not netns_name.startswith(DHCP_NETNS_PREFIX):
+        return None
+    rest = netns_name.removeprefix(DHCP_NETNS_PREFIX)
+    network_id, sep, owner = rest.partition(DHCP_NETNS_SEPARATOR)
+    if (owner if sep else None) != (host_netns or None) or not network_id:
+        return None
+    return network_id

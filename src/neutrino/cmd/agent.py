@@ -94,7 +94,7 @@ class LinuxKernel:
         # a port change reaches the DHCP server in this same pass (no reload).
         dhcp_ports = {n.dhcp_port.id for n in snapshot.networks if n.dhcp_port is not None}
         if self.dhcp is not None:
-            self.dhcp.sync(dhcp_networks(snapshot, self.lease_time))
+            self.dhcp.sync(dhcp_networks(snapshot, self.lease_time, self.netns))
         if trace.isEnabledFor(logging.DEBUG):
             trace.debug("trace apply spec=%.6f l2=%.6f firewall=%.6f l2_steps=%d", t1 - t0,
                         time.monotonic() - t2, t2 - t1, len(done.steps))

@@ -20,8 +20,8 @@ DEFAULT_LEASE_TIME = 86400  # Neutron's dhcp_lease_duration default
 DHCP_OWNER = "network:dhcp"
 
 
-def dhcp_networks(snapshot: HostSnapshot, lease_time: int = DEFAULT_LEASE_TIME
-                  ) -> tuple[DhcpNetwork, ...]:
+def dhcp_networks(snapshot: HostSnapshot, lease_time: int = DEFAULT_LEASE_TIME,
+                  host_netns: str | None = None) -> tuple[DhcpNetwork, ...]:
     """One `DhcpNetwork` per network served here, sorted by network id. Deterministic: the
     order of networks and ports in the snapshot does not matter."""
     by_net: dict[str, list[SnapshotPort]] = {}
@@ -45,7 +45,7 @@ def dhcp_networks(snapshot: HostSnapshot, lease_time: int = DEFAULT_LEASE_TIME
                       if p is not None and p.port_id not in here)
         dp = net.dhcp_port
         out.append(DhcpNetwork(
-            network_id=net.id, netns=dhcp_netns(net.id), interface=tap_name(dp.id),
+            network_id=net.id, netns=dhcp_netns(net.id, host_netns), interface=tap_name(dp.id),
             bridge=bridge_name(net.id), server_mac=dp.mac_address.lower(),
             server_addresses=tuple(f"{ip}/{prefix[sid]}" for sid, ip in dp.fixed_ips
                                    if sid in ids),

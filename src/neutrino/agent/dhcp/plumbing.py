@@ -13,10 +13,13 @@ Inside the namespace IPv6 DAD and RA acceptance are off: every host has the same
 (so the same link-local address), and the firewall keeps it host-local (render
 `_dhcp_local`), so DAD has nothing to find and would only delay the first reply.
 
-Ownership: the namespace end's alias says which host namespace it serves
-(`neutrino-dhcp:<host netns>`), so `present(host_netns)` (used to find stale servers) never
-claims another agent's namespaces: named namespaces are machine-wide, and kernel tests run
-beside a real agent. Everything is idempotent; `ensure` repairs drift.
+Ownership: named namespaces are machine-wide, and several agents may run on one machine
+(each in its own namespace: tests, labs), even beside a real agent. An agent in a named
+namespace puts that name in its DHCP namespaces' names (`names.dhcp_netns`), so two agents
+serving one network never fight over one namespace, and the namespace end's alias says which
+host namespace it serves (`neutrino-dhcp:<host netns>`): `present(host_netns)` (used to find
+stale servers) never claims another agent's namespaces. Everything is idempotent; `ensure`
+repairs drift.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pyroute2 import IPRoute, netns
 from neutrino.agent.dhcp import DhcpNetwork
 from neutrino.agent.inns import run_in_netns, write_sysctl
 from neutrino.agent.linux.plug import _fix_addresses, _fix_link, _paired
-from neutrino.agent.names import DHCP_NETNS_PREFIX, IFNAMSIZ, TAP_PREFIX, dhcp_netns
+from neutrino.agent.names import IFNAMSIZ, TAP_PREFIX, dhcp_netns, dhcp_network_of
 
 NS_PREFIX = "ns-"
 ALIAS_PREFIX = "neutrino-dhcp:"
@@ -68,9 +71,8 @@ def ensure(network: DhcpNetwork, host_netns: str | None = None) -> None:
 
 def remove(network_id: str, host_netns: str | None = None) -> None:
     """Delete the network's veth (both ends) and namespace. Removing twice is fine.
-    `host_netns` is not needed (deleting the namespace end deletes the pair); it is taken
-    for symmetry with `ensure`."""
-    ns_name = dhcp_netns(network_id)
+    `host_netns` names the namespace (`names.dhcp_netns`)."""
+    ns_name = dhcp_netns(network_id, host_netns)
     if ns_name not in netns.listnetns():
         return
     with IPRoute(netns=ns_name) as ns:
@@ -79,19 +81,21 @@ def remove(network_id: str, host_netns: str | None = None) -> None:
 
 
 def present(host_netns: str | None = None) -> set[str]:
-    """The network ids whose DHCP namespace exists for this host namespace (our alias on its
-    veth); for the agent's own namespace (None) also unmarked ones (an interrupted `ensure`)."""
+    """The network ids whose DHCP namespace exists for this host namespace: named for it
+(`names.dhcp_netns`) and either marked with our alias on its veth or not marked at all (an
+interrupted `ensure`)."""
     wanted = ALIAS_PREFIX + (host_netns or "")
     found = set()
     for name in netns.listnetns():
-        if not name.startswith(DHCP_NETNS_PREFIX):
+        network_id = dhcp_network_of(name, host_netns)
+        if network_id is None:
             continue
         try:
             aliases = run_in_netns(name, _aliases)
         except OSError:
             continue  # removed meanwhile
-        if wanted in aliases or (host_netns is None and not aliases):
-            found.add(name.removeprefix(DHCP_NETNS_PREFIX))
+        if wanted in aliases or not aliases:
+            found.add(network_id)
     return found
 
 
