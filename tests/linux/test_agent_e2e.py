@@ -52,8 +52,9 @@ class Cluster:
     agents: dict[str, subprocess.Popen[bytes]]
 
     def start_agent(self, role: str, dhcp: str = "none") -> None:
-        """DHCP off unless asked: a DHCP namespace is named after its network, and two
-        "hosts" on one machine would want the same name (one agent per real machine)."""
+        """DHCP off unless asked (most tests are about L2 and the firewall). An agent in a
+        named namespace names its DHCP namespaces after it too, so two "hosts" on one machine
+        can both serve a network (`names.dhcp_netns`)."""
         host = self.topo.hosts[role]
         log = (self.tmp / f"agent-{role}.log").open("ab")
         self.agents[role] = subprocess.Popen(
@@ -200,29 +201,38 @@ def test_a_plugged_workload_gets_its_port_by_dhcp(cluster: Cluster, driver: str)
     """The agent serves DHCP for its host's ports: real dhclient in the workload gets exactly
     the port's address and gateway; a new fixed IP is served on the next exchange."""
     c = cluster
-    c.stop_agent("host1")
-    c.start_agent("host1", dhcp=driver)
-    (c.tmp / "state-host1").mkdir(exist_ok=True)
-    (c.tmp / "state-host1").chmod(0o755)  # dnsmasq drops to nobody before reading its files
+    for role in ("host1", "host2"):  # both serve the network: each for its own port
+        c.stop_agent(role)
+        c.start_agent(role, dhcp=driver)
+        (c.tmp / f"state-{role}").mkdir(exist_ok=True)
+        (c.tmp / f"state-{role}").chmod(0o755)  # dnsmasq drops to nobody to read its files
     net = c.ok(c.api.post("/v2.0/networks", json={"network": {"name": "dhcp"}}))["network"]
     subnet = c.ok(c.api.post("/v2.0/subnets", json={"subnet": {
         "network_id": net["id"], "cidr": "10.78.0.0/24", "ip_version": 4,
         "dns_nameservers": ["10.78.0.53"]}}))["subnet"]
-    dhcp_ns = dhcp_netns(net["id"], c.topo.hosts["host1"].ns)
+    dhcp_ns = {role: dhcp_netns(net["id"], c.topo.hosts[role].ns) for role in ("host1", "host2")}
     try:
+        other = c.port(net["id"], "host2")
+        c.plug(other, "host2", "w2")
+        wait(lambda: dhcp_ns["host2"] in run(None, "ip", "netns", "list").stdout,
+             "host2's DHCP namespace")
         port_id = _dhcp_exchange(c, net["id"], subnet)
+        assert dhcp_ns["host2"] in run(None, "ip", "netns", "list").stdout
         c.ok(c.api.delete(f"/v2.0/ports/{port_id}"))
-        # The network goes: the agent stops its DHCP server and removes the namespace.
+        c.ok(c.api.delete(f"/v2.0/ports/{other['id']}"))
+        # The network goes: the agents stop their DHCP servers and remove the namespaces.
         c.ok(c.api.delete(f"/v2.0/networks/{net['id']}"))
-        wait(lambda: dhcp_ns not in run(None, "ip", "netns", "list").stdout,
-             "the DHCP namespace removed")
-    finally:  # on failure too: nothing of the DHCP server may outlive the test
-        for pidfile in (c.tmp / "state-host1").rglob("*.pid"):
+        for ns in dhcp_ns.values():
+            wait(lambda ns=ns: ns not in run(None, "ip", "netns", "list").stdout,
+                 f"the DHCP namespace {ns} removed")
+    finally:  # on failure too: nothing of the DHCP servers may outlive the test
+        for pidfile in c.tmp.glob("state-host*/**/*.pid"):
             pid = pidfile.read_text().strip()
             if pid.isdigit() and "dnsmasq" in Path(f"/proc/{pid}/cmdline").read_text(
                     errors="replace") if Path(f"/proc/{pid}").exists() else False:
                 subprocess.run(["kill", pid], capture_output=True)
-        subprocess.run(["ip", "netns", "del", dhcp_ns], capture_output=True)
+        for ns in dhcp_ns.values():
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 def _dhcp_exchange(c: Cluster, network_id: str, subnet: dict[str, Any]) -> str:
