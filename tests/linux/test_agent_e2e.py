@@ -226,7 +226,7 @@ def test_a_plugged_workload_gets_its_port_by_dhcp(cluster: Cluster, driver: str)
             wait(lambda ns=ns: ns not in run(None, "ip", "netns", "list").stdout,
                  f"the DHCP namespace {ns} removed")
     finally:  # on failure too: nothing of the DHCP servers may outlive the test
-        for pidfile in c.tmp.glob("state-host*/**/*.pid"):
+        for pidfile in c.tmp.glob("state-host*/dnsmasq/*/pid"):  # the driver's layout
             pid = pidfile.read_text().strip()
             if pid.isdigit() and "dnsmasq" in Path(f"/proc/{pid}/cmdline").read_text(
                     errors="replace") if Path(f"/proc/{pid}").exists() else False:
