@@ -253,7 +253,14 @@ def main() -> int:
                 t_plug = time.monotonic()
                 api_reads.append(KERNEL_PLUG[-2] - t_post)
                 kernel_plug.append(KERNEL_PLUG[-1] - KERNEL_PLUG[-2])
-                t_ping = probe.first_reply(done.addresses[0].split("/")[0], args.probe_interval)
+                try:
+                    t_ping = probe.first_reply(done.addresses[0].split("/")[0],
+                                               args.probe_interval)
+                except RuntimeError:
+                    shown = c.api.get(f"/v2.0/ports/{port['id']}").json()["port"]
+                    print(f"port {port['id']} {shown['status']} at {time.monotonic():.3f}",
+                          file=sys.stderr)
+                    raise
                 rows.append((port["id"], t0, t_post, t_plug, t_ping))
                 time.sleep(0.05)  # let status echoes settle: ports one after another
             if spy is not None:
@@ -320,9 +327,8 @@ def main() -> int:
                       f"network: {used:.2f} s CPU ({100 * used / args.idle:.2f}%)")
         except BaseException:
             for role in c.agents:  # what the agents saw: the temporary directory goes
-                lines = [ln for ln in (tmp / f"agent-{role}.log").read_text(
-                    errors="replace").splitlines() if "trace" not in ln]
-                print(f"--- agent {role}, last lines:", *lines[-15:], sep="\n", file=sys.stderr)
+                lines = (tmp / f"agent-{role}.log").read_text(errors="replace").splitlines()
+                print(f"--- agent {role}, last lines:", *lines[-40:], sep="\n", file=sys.stderr)
             raise
         finally:
             if spy is not None:

@@ -60,6 +60,7 @@ class Applied:
 
     missing: frozenset[str] = frozenset()
     failed: Mapping[str, str] = field(default_factory=dict)
+    look_again: bool = False  # something was left for a pass with a newer snapshot
 
 
 class Kernel(Protocol):
@@ -300,6 +301,8 @@ class Agent:
         if sent:  # the server's copy of those ports changed: ours is stale now
             self._fetch = True
         self.applied_seq = max(self.applied_seq, snapshot.seq)
+        if applied.look_again:
+            self.poke()
         if trace.isEnabledFor(logging.DEBUG):
             trace.debug("trace reconcile dirty=%.6f start=%.6f snapshot=%.6f applied=%.6f "
                         "end=%.6f active=%s", dirty_since or start, start, fetched, done,

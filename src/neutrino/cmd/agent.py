@@ -31,7 +31,7 @@ from neutrino.agent.desired import HostConfig, host_spec
 from neutrino.agent.dhcp import DhcpDriver
 from neutrino.agent.dhcp.desired import dhcp_networks
 from neutrino.agent.firewall import Firewall, firewall_spec
-from neutrino.agent.linux.l2 import L2, alink_events
+from neutrino.agent.linux.l2 import L2, TapGrace, alink_events
 
 logger = logging.getLogger("neutrino.agent")
 trace = logging.getLogger("neutrino.agent.trace")  # see loop.trace
@@ -56,6 +56,7 @@ class LinuxKernel:
         self.lease_time = lease_time
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kernel")
         self._l2: L2 | None = None
+        self._tap_grace = TapGrace()
         self._firewall: Firewall | None = None
 
     async def close(self) -> None:
@@ -86,7 +87,7 @@ class LinuxKernel:
         t1 = time.monotonic()
         self._firewall.apply(firewall_spec(snapshot))
         t2 = time.monotonic()
-        done = self._l2.apply(spec)
+        done = self._l2.apply(spec, self._tap_grace.for_snapshot(snapshot))
         if done.errors:
             reasons = "; ".join(f"{type(step).__name__}: {why}" for step, why in done.errors[:3])
             raise RuntimeError(f"L2: {reasons}")
@@ -99,7 +100,8 @@ class LinuxKernel:
             trace.debug("trace apply spec=%.6f l2=%.6f firewall=%.6f l2_steps=%d", t1 - t0,
                         time.monotonic() - t2, t2 - t1, len(done.steps))
         return loop.Applied(missing=frozenset(done.missing) - dhcp_ports,
-                            failed={u.port_id: u.reason for u in spec.unbindable})
+                            failed={u.port_id: u.reason for u in spec.unbindable},
+                            look_again=bool(done.spared))
 
     async def link_events(self) -> AsyncIterator[str]:
         async for event in alink_events(self.netns):

@@ -15,7 +15,7 @@ appears.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +28,9 @@ from neutrino.agent.linux.rtnl import Rtnl
 from neutrino.agent.names import BRIDGE_PREFIX, TAP_PREFIX, VXLAN_PREFIX
 
 ALIAS = "neutrino"  # ifalias on the VLAN sub-interfaces we create: their names aren't ours
+
+# (every tap of ours in the kernel, those the spec doesn't name) -> the ones not to delete yet
+Spare = Callable[[frozenset[str], frozenset[str]], frozenset[str]]
 RELEASE = ""  # SetLink.master: leave whatever bridge the device is on
 OUR_PREFIXES = (BRIDGE_PREFIX, TAP_PREFIX, VXLAN_PREFIX)
 
@@ -81,6 +84,7 @@ Step = CreateBridge | CreateVxlan | CreateVlan | SetLink | DeleteLink | AddFdb |
 class Plan:
     steps: tuple[Step, ...]
     missing: tuple[str, ...]  # port ids whose tap doesn't exist: leave them DOWN
+    spared: tuple[str, ...] = ()  # taps the spec doesn't name, kept this time (see `apply`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,14 +95,45 @@ class Applied:
     steps: tuple[Step, ...]
     missing: tuple[str, ...]
     errors: tuple[tuple[Step, str], ...] = ()
+    spared: tuple[str, ...] = ()
+
+
+class TapGrace:
+    """Which of the taps a snapshot doesn't name may be deleted (the agent's `Spare`).
+
+    A snapshot is the server's state when it was read. `plug` makes a tap right after its port
+    is created, so a reconcile whose snapshot was read just before that creation finds a tap
+    it cannot name; deleting it would leave the port unplugged for good. So a tap goes only
+    when a snapshot read after the tap was seen still doesn't name it: when it was seen by an
+    apply under an older snapshot (that apply ended before this snapshot was read). A spared
+    tap asks for another pass (`Applied.spared`), so a deleted port's tap goes one pass later.
+    """
+
+    def __init__(self) -> None:
+        self._snapshot: object = None
+        self._seen: frozenset[str] = frozenset()  # the taps at the last apply
+        self._before: frozenset[str] = frozenset()  # ... at the last apply of an older snapshot
+
+    def for_snapshot(self, snapshot: object) -> Spare:
+        """The `Spare` for an apply of `snapshot` (the same object for every apply of one
+        fetch)."""
+        if snapshot is not self._snapshot:
+            self._snapshot, self._before = snapshot, self._seen
+
+        def spare(taps: frozenset[str], unnamed: frozenset[str]) -> frozenset[str]:
+            self._seen = taps
+            return unnamed - self._before
+
+        return spare
 
 
 # -- the pure diff -------------------------------------------------------------------------
 
-def plan(desired: L2Spec, actual: L2Spec) -> Plan:
+def plan(desired: L2Spec, actual: L2Spec, spare: frozenset[str] = frozenset()) -> Plan:
     """The steps that turn `actual` into `desired`, in an order the kernel accepts:
     deletions first (a recreated VXLAN device must release its VNI), then creations, then
-    link settings, then FDB entries (which need their device)."""
+    link settings, then FDB entries (which need their device). Taps in `spare` are not
+    deleted even if `desired` doesn't name them."""
     steps: list[Step] = []
     want_br = {b.name: b for b in desired.bridges}
     have_br = {b.name: b for b in actual.bridges}
@@ -110,7 +145,8 @@ def plan(desired: L2Spec, actual: L2Spec) -> Plan:
     have_tap = {t.name: t for t in actual.taps}
 
     # Deletions. A device whose identity differs (VNI, local address, VLAN) is recreated.
-    steps += [DeleteLink(n) for n in sorted(have_tap.keys() - want_tap.keys())]
+    unnamed = have_tap.keys() - want_tap.keys()
+    steps += [DeleteLink(n) for n in sorted(unnamed - spare)]
     fresh_vx = {n for n, v in want_vx.items()
                 if n not in have_vx or _vx_identity(have_vx[n]) != _vx_identity(v)}
     steps += [DeleteLink(n) for n in sorted(have_vx) if n not in want_vx or n in fresh_vx]
@@ -155,7 +191,7 @@ def plan(desired: L2Spec, actual: L2Spec) -> Plan:
 
     have_fdb = {e for e in actual.fdb if e.device not in fresh_vx}
     steps += [AddFdb(e) for e in desired.fdb if e not in have_fdb]
-    return Plan(tuple(steps), tuple(sorted(missing)))
+    return Plan(tuple(steps), tuple(sorted(missing)), tuple(sorted(unnamed & spare)))
 
 
 def _vx_identity(v: Vxlan) -> tuple[int, str, int, bool]:
@@ -230,13 +266,17 @@ class L2:
             fdb=tuple(sorted(fdb, key=lambda e: (e.device, e.mac, e.dst))),
             taps=tuple(sorted(taps, key=lambda t: t.name)))
 
-    def plan(self, desired: L2Spec) -> Plan:
-        return plan(desired, self.read_actual())
+    def plan(self, desired: L2Spec, spare: Spare | None = None) -> Plan:
+        actual = self.read_actual()
+        taps = frozenset(t.name for t in actual.taps)
+        unnamed = taps - {t.name for t in desired.taps}
+        return plan(desired, actual, spare(taps, unnamed) if spare else frozenset())
 
-    def apply(self, desired: L2Spec) -> Applied:
+    def apply(self, desired: L2Spec, spare: Spare | None = None) -> Applied:
         """Read, diff, execute. A refused step doesn't stop the others: one broken network
-        must not hold back the rest of the host."""
-        p = self.plan(desired)
+        must not hold back the rest of the host. `spare(taps, unnamed)` (the agent's
+        `TapGrace`) says which of the taps `desired` doesn't name to keep for now."""
+        p = self.plan(desired, spare)
         index = dict(self._index)  # from the read just made
         errors = []
         for step in p.steps:
@@ -244,7 +284,7 @@ class L2:
                 self._execute(step, index)
             except (NetlinkError, KeyError, IndexError) as e:
                 errors.append((step, f"{type(e).__name__}: {e}"))
-        return Applied(p.steps, p.missing, tuple(errors))
+        return Applied(p.steps, p.missing, tuple(errors), p.spared)
 
     def _execute(self, step: Step, index: dict[str, int]) -> None:
         ipr = self._ipr
