@@ -26,7 +26,8 @@ text = text.replace(
     "from sqlalchemy import Text\nfrom sqlalchemy.dialects import postgresql\n",
 )
 if "from sqlalchemy import Text" not in text:
-    text = text.replace("from alembic import op\n", "from alembic import op\nfrom sqlalchemy import Text\n")
+    text = text.replace("from alembic import op\n",
+                        "from alembic import op\nfrom sqlalchemy import Text\n")
 text = text.replace(
     "    # ### end Alembic commands ###\n",
     "    # ### end Alembic commands ###\n"
