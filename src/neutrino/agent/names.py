@@ -30,8 +30,6 @@ def vlan_name(interface: str, vlan_id: int) -> str:
     return interface[: IFNAMSIZ - len(suffix)] + suffix
 
 DHCP_NETNS_PREFIX = "nqdhcp-"  # a network's DHCP namespace on this host
-
-
 DHCP_NETNS_SEPARATOR = "@"  # between the network id and the agent's own namespace
 
 

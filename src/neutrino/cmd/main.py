@@ -17,6 +17,8 @@ from neutrino.cmd import bootstrap, config
 if TYPE_CHECKING:
     from neutrino.cmd.agent import AgentOptions
 
+GRACEFUL_SHUTDOWN_S = 3  # uvicorn's wait for open requests (long-polls) when told to stop
+
 
 def _serve(args: argparse.Namespace, settings: config.Settings) -> int:
     import uvicorn
@@ -50,9 +52,6 @@ def _serve(args: argparse.Namespace, settings: config.Settings) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
     )
     return 0
-
-
-GRACEFUL_SHUTDOWN_S = 3
 
 
 def _up(args: argparse.Namespace, settings: config.Settings) -> int:

@@ -147,6 +147,12 @@ def _bad_dns_name(reason: str) -> BadRequest:
 # --------------------------------------------------------------------------- names given out
 
 
+def generated_hostname(address: str) -> str:
+    """The name of an address whose port has none: Neutron's `host-<address with dashes>`,
+    the same on the server (`dns_assignment`) and in the agent's DHCP and DNS."""
+    return "host-" + address.replace(".", "-").replace(":", "-")
+
+
 def assigned_name(dns_name: str, configured: str) -> str:
     """The port's own name as its addresses carry it: "" under the default domain."""
     return dns_name if dns_name and names_ports(configured) else ""
@@ -167,7 +173,7 @@ def assignment(dns_name: str, addresses: Iterable[str], configured: str
             hostname = name
             fqdn = name if name.endswith(".") else f"{name}.{domain}"
         else:
-            hostname = "host-" + address.replace(".", "-").replace(":", "-")
+            hostname = generated_hostname(address)
             fqdn = f"{hostname}.{domain}" if domain else hostname
         out.append({"ip_address": address, "hostname": hostname, "fqdn": fqdn})
     return out

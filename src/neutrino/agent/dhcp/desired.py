@@ -14,6 +14,7 @@ from collections.abc import Iterable
 
 from neutrino.agent.dhcp import DhcpHost, DhcpNetwork, DhcpPeer
 from neutrino.agent.names import bridge_name, dhcp_netns, tap_name
+from neutrino.domain.dns import generated_hostname
 from neutrino.wire.snapshot import HostSnapshot, SnapshotNetwork, SnapshotPeer, SnapshotPort
 
 DEFAULT_LEASE_TIME = 86400  # Neutron's dhcp_lease_duration default
@@ -71,7 +72,7 @@ def serves(net: SnapshotNetwork, ports: Iterable[SnapshotPort]) -> bool:
 def hostname(port: SnapshotPort | SnapshotPeer, address: str) -> str:
     """The port's dns_name, else Neutron's `host-<ip with dashes>` (dnsmasq driver); a port
     is named so whether it is our client or a peer."""
-    return port.dns_name or "host-" + address.replace(".", "-").replace(":", "-")
+    return port.dns_name or generated_hostname(address)
 
 
 def _host(port: SnapshotPort, dhcp_subnets: set[str]) -> DhcpHost | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from neutrino.agent.dhcp import DhcpHost, DhcpPeer
+from neutrino.domain.dns import generated_hostname
 
 _HOSTNAME = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(\.(?!-)[A-Za-z0-9-]{1,63})*$")
 
@@ -19,7 +20,7 @@ def hostname_and_fqdn(host: DhcpHost | DhcpPeer, address: str, domain: str
     port its lease (nor its DNS name)."""
     name = host.hostname.rstrip(".")
     if not name or not _HOSTNAME.match(name):
-        name = "host-" + address.replace(".", "-").replace(":", "-")
+        name = generated_hostname(address)
     if "." in name or not domain:
         return name.split(".", 1)[0], name
     return name, f"{name}.{domain}"

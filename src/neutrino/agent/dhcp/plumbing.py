@@ -82,8 +82,8 @@ def remove(network_id: str, host_netns: str | None = None) -> None:
 
 def present(host_netns: str | None = None) -> set[str]:
     """The network ids whose DHCP namespace exists for this host namespace: named for it
-(`names.dhcp_netns`) and either marked with our alias on its veth or not marked at all (an
-interrupted `ensure`)."""
+    (`names.dhcp_netns`) and either marked with our alias on its veth or not marked at all
+    (an interrupted `ensure`)."""
     wanted = ALIAS_PREFIX + (host_netns or "")
     found = set()
     for name in netns.listnetns():

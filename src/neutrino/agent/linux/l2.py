@@ -28,11 +28,11 @@ from neutrino.agent.linux.rtnl import Rtnl
 from neutrino.agent.names import BRIDGE_PREFIX, TAP_PREFIX, VXLAN_PREFIX
 
 ALIAS = "neutrino"  # ifalias on the VLAN sub-interfaces we create: their names aren't ours
+RELEASE = ""  # SetLink.master: leave whatever bridge the device is on
+OUR_PREFIXES = (BRIDGE_PREFIX, TAP_PREFIX, VXLAN_PREFIX)
 
 # (every tap of ours in the kernel, those the spec doesn't name) -> the ones not to delete yet
 Spare = Callable[[frozenset[str], frozenset[str]], frozenset[str]]
-RELEASE = ""  # SetLink.master: leave whatever bridge the device is on
-OUR_PREFIXES = (BRIDGE_PREFIX, TAP_PREFIX, VXLAN_PREFIX)
 
 
 # -- steps: what plan() emits and apply() executes, in order -------------------------------

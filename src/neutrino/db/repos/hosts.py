@@ -94,15 +94,12 @@ def other_ports(tx: Tx, network_ids: Iterable[str], host: str) -> list[OtherPort
         if address is not None:
             entry[4].append((subnet_id, address))
     return [OtherPort(port_id, network_id, port_host, mac,
-                      tuple(ips if len(ips) < 2 else sorted(ips, key=_ip_order)), dns_name)
+                      tuple(ips if len(ips) < 2 else sorted(ips, key=_in_port_order)), dns_name)
             for port_id, (network_id, port_host, mac, dns_name, ips) in found.items()]
 
 
-def _ip_order(fixed_ip: tuple[str, str]) -> tuple[int, int]:
-    """A port's addresses in the order `Port.fixed_ips` has them (IPv4 first, by value), so
-    that the first one, which names a port without dns_name, is the same everywhere."""
-    address = ipaddress.ip_address(fixed_ip[1])
-    return address.version, int(address)
+def _in_port_order(fixed_ip: tuple[str, str]) -> tuple[int, int]:
+    return port_repo.address_order(ipaddress.ip_address(fixed_ip[1]))
 
 
 def group_addresses(tx: Tx, group_ids: Iterable[str]) -> dict[str, set[str]]:

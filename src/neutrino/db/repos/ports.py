@@ -162,7 +162,7 @@ def _child_columns(dialect: str) -> tuple[sa.ColumnElement[Any], ...]:
 def _build_row(row: Any) -> Port:
     fixed = tuple(sorted(
         (FixedIp(sid, ipaddress.ip_address(addr), addr) for sid, addr in _json(row.child_ips)),
-        key=_ip_order,
+        key=lambda f: address_order(f.ip_address),
     ))
     return _to_obj(row, tuple(sorted(_json(row.child_tags))), fixed,
                    tuple(sorted(_json(row.child_groups))))
@@ -238,11 +238,14 @@ def fixed_ips_of(tx: Tx, port_ids: Iterable[str]) -> dict[str, tuple[FixedIp, ..
     )
     for port_id, subnet_id, address in tx.conn.execute(stmt):
         out[port_id].append(FixedIp(subnet_id, ipaddress.ip_address(address), address))
-    return {pid: tuple(sorted(v, key=_ip_order)) for pid, v in out.items()}
+    return {pid: tuple(sorted(v, key=lambda f: address_order(f.ip_address)))
+            for pid, v in out.items()}
 
 
-def _ip_order(ip: FixedIp) -> tuple[int, int]:
-    return ip.ip_address.version, int(ip.ip_address)
+def address_order(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> tuple[int, int]:
+    """The order of a port's fixed IPs wherever they are listed: IPv4 first, by value (so
+    the first one, which names a port without dns_name, is the same everywhere)."""
+    return address.version, int(address)
 
 
 _MACS_IN_USE = sa.select(t.c.mac_address).where(
